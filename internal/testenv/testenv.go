@@ -1,0 +1,49 @@
+// Package testenv locates the real models and footage that tests and
+// benchmarks use (../shared beside the checkout) and checks for the external
+// tools (ffmpeg, age) that interop tests need.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// RepoRoot is the directory holding go.mod.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// SharedDir is ../shared beside the checkout, or $CUSTODY_SHARED.
+func SharedDir() string {
+	if d := os.Getenv("CUSTODY_SHARED"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(), "..", "shared")
+}
+
+// Shared returns the path of a file under the shared directory and fails the
+// test if it is missing: the real material is part of the test contract, so a
+// missing file is an error, not a skip.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(SharedDir(), filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("shared test material missing: %v (see ../shared/README.md)", err)
+	}
+	return p
+}
+
+// Tool returns the path of an external program and fails the test if it is
+// not installed (run `make deps`).
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not installed: run `make deps`", name)
+	}
+	return p
+}
