@@ -1,0 +1,123 @@
+// Package cli is the custody command line: thin cobra wiring over the
+// library packages, plus the one place where errors become exit codes.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes. Keep in sync with exitCodesHelp and the README.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // verification failed, or content failed its integrity check
+	ExitUsage       = 2 // could not run: bad usage, unreadable input, not a store
+	ExitRefused     = 3 // input refused: not media, empty, duplicate, changed while read
+	ExitDenied      = 4 // access denied: wrong key or passphrase, policy refusal
+	ExitIncomplete  = 5 // work stopped part way (e.g. a corrupt video): output marked incomplete
+	ExitInterrupted = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success; for verify: verified, and signed by a trusted key
+  1    verification failed, or content failed its integrity check
+  2    could not run: bad usage, unreadable input, not a store, I/O error
+  3    input refused: not a recording, empty, already in the store, changed while read
+  4    access denied: no matching key, wrong passphrase, refused by policy
+  5    stopped part way (a corrupt or truncated video): output marked incomplete
+  130  interrupted (Ctrl-C); nothing half-done is left behind`
+
+// Main runs the command line and returns the exit code.
+func Main() int {
+	return Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Run is Main with its environment passed in.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "custody: interrupted; nothing was left half-done")
+		return ExitInterrupted
+	}
+	var se silentError
+	if !errors.As(err, &se) {
+		printError(stderr, err)
+	}
+	return exitCode(err)
+}
+
+// env carries the process's streams to every command.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func (e *env) json(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (e *env) warnf(format string, a ...any) {
+	fmt.Fprintf(e.stderr, "custody: warning: "+format+"\n", a...)
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "custody",
+		Short: "Keep body-worn-camera and CCTV footage as evidence",
+		Long: `custody imports body-worn-camera and CCTV recordings into an evidence store,
+seals them with age encryption under a signed, hash-chained ledger, redacts
+faces and name badges, and verifies the chain of custody offline.
+
+The store directory comes from --store or $CUSTODY_STORE. The station
+passphrase comes from --passphrase-file, $CUSTODY_PASSPHRASE, or a prompt
+on the terminal.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		CompletionOptions: cobra.CompletionOptions{
+			HiddenDefaultCmd: true,
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitCodesHelp + "\n")
+	root.AddCommand(
+		newInitCmd(e),
+		newKeyCmd(e),
+		newImportCmd(e),
+		newListCmd(e),
+		newShowCmd(e),
+		newOpenCmd(e),
+		newVerifyCmd(e),
+	)
+	addMediaCommands(root, e)
+	return root
+}
+
+// silentError has already been reported (e.g. a verify report).
+type silentError struct {
+	code int
+	err  error
+}
+
+func (s silentError) Error() string { return s.err.Error() }
+func (s silentError) Unwrap() error { return s.err }

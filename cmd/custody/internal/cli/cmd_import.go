@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/custody-evidence/custody/store"
+	"github.com/spf13/cobra"
+)
+
+func newImportCmd(e *env) *cobra.Command {
+	var (
+		f          storeFlags
+		opts       store.ImportOptions
+		recordedAt string
+	)
+	cmd := &cobra.Command{
+		Use:   "import --store DIR FILE|DIR...",
+		Short: "Seal recordings into the store",
+		Long: `Import each recording in one streaming pass: the original is read once,
+read-only; its SHA-256 is computed while it is encrypted to the store's
+recipients as a standard age file; the ciphertext is hashed as it is
+written; ffprobe metadata is recorded; and a signed import entry is appended
+to the ledger. Directories are walked for files.
+
+Refused, with nothing written: files that are not video or audio, empty
+files, and files whose content is already in the store.
+
+--recorded-at defaults to the container's creation_time, else the file's
+modification time; the ledger records which source was used.`,
+		Example: `  custody import --store /srv/custody --device BWC-0042 --wearer "J. Smith" clip.mp4
+  custody import --store /srv/custody --json /media/camera/DCIM/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if recordedAt != "" {
+				t, err := time.Parse(time.RFC3339, recordedAt)
+				if err != nil {
+					return usagef("--recorded-at %q is not an RFC 3339 time like 2026-11-22T09:00:00Z", recordedAt)
+				}
+				opts.RecordedAt = t
+			}
+			files, err := expandInputs(args)
+			if err != nil {
+				return err
+			}
+			s, err := f.openWritable(e)
+			if err != nil {
+				return err
+			}
+			var results []*store.Clip
+			var firstErr error
+			for _, path := range files {
+				fi, _ := os.Stat(path)
+				var size int64
+				if fi != nil {
+					size = fi.Size()
+				}
+				o := opts
+				var done func()
+				o.Progress, done = e.progress(size, filepath.Base(path))
+				clip, err := s.Import(cmd.Context(), path, o)
+				done()
+				if err != nil {
+					if errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
+						return err
+					}
+					if len(files) == 1 {
+						return err
+					}
+					printError(e.stderr, err)
+					if firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
+				results = append(results, clip)
+				if !f.json {
+					fmt.Fprintf(e.stdout, "imported %s as clip %s (sha256 %s)\n", path, clip.ID, clip.Object.SHA256)
+				}
+			}
+			if f.json {
+				if len(args) == 1 && len(files) == 1 && len(results) == 1 {
+					if err := e.json(clipJSON(results[0])); err != nil {
+						return err
+					}
+				} else {
+					out := make([]any, len(results))
+					for i, c := range results {
+						out[i] = clipJSON(c)
+					}
+					if err := e.json(out); err != nil {
+						return err
+					}
+				}
+			}
+			if firstErr != nil {
+				return silentError{code: exitCode(firstErr), err: fmt.Errorf("%d of %d file(s) not imported", len(files)-len(results), len(files))}
+			}
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Device, "device", "", "camera or device id")
+	fl.StringVar(&opts.Wearer, "wearer", "", "who wore or operated the camera")
+	fl.StringVar(&recordedAt, "recorded-at", "", "when the recording started (RFC 3339)")
+	fl.StringVar(&opts.Location, "location", "", "where it was recorded")
+	fl.StringVar(&opts.Note, "note", "", "free-text note for the ledger")
+	fl.BoolVar(&f.json, "json", false, "print the imported clip(s) as JSON")
+	return cmd
+}
+
+// expandInputs turns arguments into a sorted list of regular files,
+// walking directories (hidden files skipped).
+func expandInputs(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Name()[0] == '.' && p != a {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	if len(files) == 0 {
+		return nil, usagef("no files to import")
+	}
+	return files, nil
+}
+
+// clipJSON is the JSON shape of a clip for import, list and show.
+func clipJSON(c *store.Clip) map[string]any {
+	return map[string]any{
+		"id":                 c.ID,
+		"sha256":             c.Object.SHA256,
+		"size":               c.Object.Size,
+		"cipher_sha256":      c.Object.CipherSHA256,
+		"cipher_size":        c.Object.CipherSize,
+		"object":             c.Object.Path,
+		"filename":           c.Filename,
+		"status":             c.Status,
+		"recorded_at":        c.RecordedAt,
+		"recorded_at_source": c.RecordedAtSource,
+		"device":             c.Device,
+		"wearer":             c.Wearer,
+		"location":           c.Location,
+		"note":               c.Note,
+		"imported_at":        c.ImportedAt,
+		"imported_by":        c.ImportedBy,
+		"media":              c.Media,
+		"timeline":           c.Timeline,
+	}
+}

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/custody-evidence/custody/store"
+	"github.com/spf13/cobra"
+)
+
+func newOpenCmd(e *env) *cobra.Command {
+	var (
+		f          storeFlags
+		identities []string
+		out        string
+		reason     string
+	)
+	cmd := &cobra.Command{
+		Use:   "open --store DIR CLIP -i IDENTITY -o OUT --reason TEXT",
+		Short: "Decrypt a sealed original, checking its hash, and log the access",
+		Long: `Decrypt a clip to OUT in a stream and check the plaintext's SHA-256 against
+the ledger, failing loudly (exit 1) and discarding the output on mismatch.
+The access is appended to the ledger, with who, when and why, before any
+plaintext is written. OUT must not exist.
+
+IDENTITY is an age identity file, an SSH private key, or an age plugin
+identity (hardware token). Sealed files also open with stock age:
+  age -d -i IDENTITY STORE/objects/ID.age > clip.mp4
+but only custody records the access and checks the hash.`,
+		Example: `  custody open --store /srv/custody 3f5a9c0d12ab -i dpo.key -o clip.mp4 --reason "SAR 2026/114"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("-o OUT is required: custody writes plaintext only where you ask")
+			}
+			if reason == "" {
+				return usagef("--reason is required: every access is logged with why")
+			}
+			ids, label, err := loadIdentities(e, identities)
+			if err != nil {
+				return err
+			}
+			s, err := f.openWritable(e)
+			if err != nil {
+				return err
+			}
+			c, err := findClip(s, args[0])
+			if err != nil {
+				return err
+			}
+			prog, done := e.progress(c.Object.Size, "opening "+c.ID)
+			clip, err := s.OpenClip(cmd.Context(), c.ID, store.OpenOptions{Identities: ids, Identity: label, Reason: reason, Out: out, Progress: prog})
+			done()
+			if err != nil {
+				return err
+			}
+			if f.json {
+				return e.json(map[string]any{"id": clip.ID, "output": out, "sha256": clip.Object.SHA256, "size": clip.Object.Size, "verified": true})
+			}
+			fmt.Fprintf(e.stdout, "opened clip %s to %s (sha256 %s verified)\n", clip.ID, out, clip.Object.SHA256)
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringArrayVarP(&identities, "identity", "i", nil, "identity file (age, SSH or plugin); repeatable")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the plaintext (must not exist)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the clip is being opened (recorded in the ledger)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func findClip(s *store.Store, id string) (*store.Clip, error) {
+	l, _, err := s.ReadLedger()
+	if err != nil {
+		return nil, err
+	}
+	return store.Replay(l).Find(id)
+}

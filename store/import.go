@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/custody-evidence/custody/manifest"
+	"github.com/custody-evidence/custody/media"
+	"github.com/custody-evidence/custody/seal"
+)
+
+var (
+	// ErrEmpty refuses zero-byte files.
+	ErrEmpty = errors.New("file is empty")
+	// ErrNotRegular refuses directories, devices and the like.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrChanged means the original changed while it was being read.
+	ErrChanged = errors.New("file changed while it was being imported")
+)
+
+// DuplicateError refuses a file whose content is already in the store.
+type DuplicateError struct {
+	Path     string
+	Existing string // clip id
+	SHA256   string
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("already in the store as clip %s (sha256 %s)", e.Existing, e.SHA256)
+}
+
+// InputError wraps a refusal of one input file.
+type InputError struct {
+	Path string
+	Err  error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ImportOptions describes a recording being imported.
+type ImportOptions struct {
+	Device     string
+	Wearer     string
+	Location   string
+	Note       string
+	RecordedAt time.Time // zero: from the container, else the file's mtime
+	// Progress is called with bytes read; Probed once ffprobe has run.
+	Progress func(int64)
+}
+
+// Import seals one recording into the store in a single streaming pass:
+// the original is read once, read-only; its SHA-256 is computed while it is
+// encrypted to the store's recipients; the ciphertext is hashed while it is
+// written. Nothing is registered unless everything succeeded.
+func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*Clip, error) {
+	if s.signer == nil {
+		return nil, ErrLocked
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, &InputError{path, err}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &InputError{path, ErrNotRegular}
+	}
+	if fi.Size() == 0 {
+		return nil, &InputError{path, ErrEmpty}
+	}
+	info, err := media.Probe(ctx, path)
+	if err != nil {
+		return nil, &InputError{path, err}
+	}
+	l, _, err := s.ReadLedger()
+	if err != nil {
+		return nil, err
+	}
+	recips, recipStrs, err := s.Recipients(l)
+	if err != nil {
+		return nil, err
+	}
+
+	idb := make([]byte, 6)
+	rand.Read(idb)
+	id := hex.EncodeToString(idb)
+	stagePath := filepath.Join(s.Dir, StagingDir, id+stagingSuffix)
+	stage, err := os.OpenFile(stagePath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// The flock tells a concurrent recovery that this file is live.
+	if !tryFlock(stage) {
+		stage.Close()
+		return nil, fmt.Errorf("could not lock staging file %s", stagePath)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.Remove(stagePath)
+		}
+		stage.Close()
+	}()
+
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, &InputError{path, err}
+	}
+	defer src.Close()
+	w := &writebackWriter{f: stage}
+	sealed, err := seal.Seal(ctx, w, src, recips, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := stage.Sync(); err != nil {
+		return nil, err
+	}
+	after, err := src.Stat()
+	if err != nil {
+		return nil, &InputError{path, err}
+	}
+	if after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) || sealed.Plain.Size != fi.Size() {
+		return nil, &InputError{path, ErrChanged}
+	}
+
+	p := ImportPayload{
+		Object: Object{ID: id, Path: ObjectsDir + "/" + id + ".age", SHA256: sealed.Plain.SHA256, Size: sealed.Plain.Size,
+			CipherSHA256: sealed.Cipher.SHA256, CipherSize: sealed.Cipher.Size},
+		Filename: filepath.Base(path), Media: info, Device: opts.Device, Wearer: opts.Wearer,
+		Location: opts.Location, Note: opts.Note, Recipients: recipStrs,
+	}
+	switch {
+	case !opts.RecordedAt.IsZero():
+		p.RecordedAt, p.RecordedAtSource = opts.RecordedAt.UTC().Format(time.RFC3339Nano), "flag"
+	case info.Created != nil:
+		p.RecordedAt, p.RecordedAtSource = info.Created.Format(time.RFC3339Nano), "container"
+	default:
+		p.RecordedAt, p.RecordedAtSource = fi.ModTime().UTC().Format(time.RFC3339Nano), "mtime"
+	}
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+
+	var clip *Clip
+	err = s.Update(ctx, func(tx *Tx) error {
+		st := Replay(tx.Ledger)
+		if dup := st.BySHA256(p.Object.SHA256); dup != nil {
+			return &InputError{path, &DuplicateError{Path: path, Existing: dup.ID, SHA256: dup.Object.SHA256}}
+		}
+		if _, err := tx.Append(manifest.Entry{Action: "import", Clip: id, Payload: payload}); err != nil {
+			return err
+		}
+		// From here the import is committed: a crash before the rename
+		// leaves the sealed file in staging, and recovery publishes it.
+		committed = true
+		dst := filepath.Join(s.Dir, p.Object.Path)
+		if _, err := os.Stat(dst); !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s already exists", ErrCorrupt, dst)
+		}
+		if err := os.Rename(stagePath, dst); err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Join(s.Dir, ObjectsDir)); err != nil {
+			return err
+		}
+		clip = Replay(tx.Ledger).Clips[id]
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return clip, nil
+}
+
+// writebackWriter starts disk writeback every few MiB so that the final
+// fsync does not stall on a gigabyte of dirty pages.
+type writebackWriter struct {
+	f       *os.File
+	off     int64
+	flushed int64
+}
+
+const writebackEvery = 16 << 20
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
+	return n, err
+}

@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"filippo.io/age"
+	"github.com/custody-evidence/custody/manifest"
+	"github.com/custody-evidence/custody/seal"
+)
+
+var (
+	// ErrAccessDenied means none of the given identities can open the clip.
+	ErrAccessDenied = errors.New("none of the given identities can open this clip")
+	// ErrOutputExists refuses to overwrite an existing output file.
+	ErrOutputExists = errors.New("output file already exists")
+	// ErrNoReason refuses an access without a stated reason.
+	ErrNoReason = errors.New("an access needs a reason")
+)
+
+// OpenOptions says who opens a clip, why, and where the plaintext goes.
+type OpenOptions struct {
+	Identities []age.Identity
+	Identity   string // how the identity is named in the ledger (file, key)
+	Reason     string
+	Out        string
+	Progress   func(int64)
+}
+
+// ObjectPath returns where an object's sealed file is: objects/, or staging/
+// when a crash interrupted its publication (it is committed all the same).
+func (s *Store) ObjectPath(o Object) (string, error) {
+	p := filepath.Join(s.Dir, filepath.FromSlash(o.Path))
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	staged := filepath.Join(s.Dir, StagingDir, o.ID+stagingSuffix)
+	if _, err := os.Stat(staged); err == nil {
+		return staged, nil
+	}
+	return "", fmt.Errorf("%w: sealed file %s is missing (run custody verify)", ErrCorrupt, o.Path)
+}
+
+// OpenClip decrypts a clip to opts.Out, checking the plaintext hash against
+// the ledger. The access is ledgered before any plaintext is written; a
+// failed hash check is ledgered too and the output is discarded.
+func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Clip, error) {
+	if opts.Reason == "" {
+		return nil, ErrNoReason
+	}
+	if s.signer == nil {
+		return nil, ErrLocked
+	}
+	if _, err := os.Lstat(opts.Out); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	l, _, err := s.ReadLedger()
+	if err != nil {
+		return nil, err
+	}
+	clip, err := Replay(l).Find(id)
+	if err != nil {
+		return nil, err
+	}
+	path, err := s.ObjectPath(clip.Object)
+	if err != nil {
+		return nil, err
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	// Unwrap the file key first, so that a wrong key is refused before
+	// anything is logged as an access.
+	hdr, err := age.ExtractHeader(src)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, clip.Object.Path, err)
+	}
+	if _, err := age.DecryptHeader(hdr, opts.Identities...); err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, ErrAccessDenied
+		}
+		return nil, err
+	}
+	if _, err := src.Seek(0, 0); err != nil {
+		return nil, err
+	}
+
+	access := func(ctx context.Context, action, outcome string) error {
+		payload, _ := json.Marshal(AccessPayload{Reason: opts.Reason, Identity: opts.Identity, Output: filepath.Base(opts.Out), Outcome: outcome})
+		return s.Update(ctx, func(tx *Tx) error {
+			_, err := tx.Append(manifest.Entry{Action: action, Clip: clip.ID, Payload: payload})
+			return err
+		})
+	}
+	if err := access(ctx, "access", ""); err != nil {
+		return nil, err
+	}
+
+	dir := filepath.Dir(opts.Out)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.Out)+".partial-*")
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return nil, err
+	}
+	_, err = seal.Open(ctx, tmp, src, opts.Identities, clip.Object.SHA256, opts.Progress)
+	if err != nil {
+		if errors.Is(err, seal.ErrHashMismatch) {
+			// Record the failure with a fresh context: it must be logged
+			// even if the caller is being cancelled.
+			if lerr := access(context.WithoutCancel(ctx), "access.denied", "integrity-failure"); lerr != nil {
+				return nil, errors.Join(err, lerr)
+			}
+		}
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	// Link, not rename: it fails rather than replace a file that appeared
+	// meanwhile.
+	if err := os.Link(tmp.Name(), opts.Out); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
+		}
+		return nil, err
+	}
+	os.Remove(tmp.Name())
+	ok = true
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
+	return clip, nil
+}

@@ -1,0 +1,428 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/custody-evidence/custody/manifest"
+	"github.com/custody-evidence/custody/seal"
+)
+
+// Names inside a store directory.
+const (
+	ConfigFile     = "custody.json"
+	LedgerFile     = "ledger.jsonl"
+	CheckpointFile = "checkpoint"
+	StationKeyFile = "station.key.age"
+	StationPubFile = "station.pub"
+	ObjectsDir     = "objects"
+	StagingDir     = "staging"
+	LockFile       = "lock"
+
+	// Format names the store layout version.
+	Format = "custody-store-v1"
+)
+
+var (
+	// ErrNoStore means the directory is not a custody store.
+	ErrNoStore = errors.New("not a custody store")
+	// ErrExists means init was pointed at a directory that is in use.
+	ErrExists = errors.New("directory is not empty")
+	// ErrLocked means the station key is needed but was not unlocked.
+	ErrLocked = errors.New("the station key is locked")
+	// ErrCorrupt means the store's own files are damaged; run verify.
+	ErrCorrupt = errors.New("store is damaged")
+)
+
+// Config is custody.json: what the store is. The ledger is the authority
+// on everything else.
+type Config struct {
+	Format  string `json:"format"`
+	ID      string `json:"id"`
+	Created string `json:"created"`
+}
+
+// Store is an open store. It is safe to use from one goroutine; separate
+// processes coordinate through the lock file.
+type Store struct {
+	Dir    string
+	Config Config
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+	// Actor names the person operating the station, for ledger entries.
+	Actor  string
+	signer seal.Signer
+}
+
+// InitOptions configures a new store.
+type InitOptions struct {
+	Recipients []string // age recipient strings; at least one
+	Passphrase []byte   // protects the station key
+	WorkFactor int      // scrypt log2 cost; 0 means seal.DefaultWorkFactor
+	Actor      string
+	Now        func() time.Time
+}
+
+// Init creates a store in dir (which must be absent or empty): the station
+// key, the genesis entry and the first checkpoint. custody.json is written
+// last, so an interrupted init leaves no directory that Open accepts.
+func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
+	if len(opts.Recipients) == 0 {
+		return nil, errors.New("a store needs at least one recipient")
+	}
+	for _, r := range opts.Recipients {
+		if _, err := seal.ParseRecipient(r, nil); err != nil && !isPlugin(r) {
+			return nil, err
+		}
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrExists, dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, d := range []string{dir, filepath.Join(dir, ObjectsDir), filepath.Join(dir, StagingDir)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	s := &Store{Dir: dir, Now: opts.Now, Actor: opts.Actor}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	id := make([]byte, 16)
+	rand.Read(id)
+	s.Config = Config{Format: Format, ID: hex.EncodeToString(id), Created: s.Now().UTC().Format(time.RFC3339)}
+
+	var keyBuf bytes.Buffer
+	wf := opts.WorkFactor
+	if wf == 0 {
+		wf = seal.DefaultWorkFactor
+	}
+	signer, err := seal.NewStationKey(&keyBuf, opts.Passphrase, "custody-station "+s.Config.ID, wf)
+	if err != nil {
+		return nil, err
+	}
+	s.signer = signer
+	if err := writeFileAtomic(filepath.Join(dir, StationKeyFile), keyBuf.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	pubLine := seal.AuthorizedKey(signer.PublicKey()) + " custody-station"
+	if err := writeFileAtomic(filepath.Join(dir, StationPubFile), []byte(pubLine+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	l := &manifest.Ledger{}
+	l, _, _ = manifest.Parse(bytes.NewReader(nil))
+	payload, _ := json.Marshal(manifest.GenesisPayload{Store: s.Config.ID, StationKey: seal.AuthorizedKey(signer.PublicKey()), Recipients: opts.Recipients})
+	rec, err := l.Next(manifest.Entry{Actor: manifest.Actor{Name: s.actorName()}, Action: "genesis", Payload: payload}, s.Now(), signer)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, LedgerFile), manifest.Encode(rec), 0o644); err != nil {
+		return nil, err
+	}
+	if err := l.Add(rec); err != nil {
+		return nil, err
+	}
+	if err := s.writeCheckpoint(l); err != nil {
+		return nil, err
+	}
+	cfg, _ := json.MarshalIndent(s.Config, "", "  ")
+	if err := writeFileAtomic(filepath.Join(dir, ConfigFile), append(cfg, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func isPlugin(r string) bool { return strings.HasPrefix(r, "age1") && strings.Count(r, "1") > 1 }
+
+// Open opens an existing store read-only; Unlock enables writing.
+func Open(dir string) (*Store, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has no %s", ErrNoStore, dir, ConfigFile)
+		}
+		return nil, err
+	}
+	s := &Store{Dir: dir, Now: time.Now}
+	if err := json.Unmarshal(data, &s.Config); err != nil || s.Config.Format != Format {
+		return nil, fmt.Errorf("%w: %s/%s is not a %s config", ErrNoStore, dir, ConfigFile, Format)
+	}
+	return s, nil
+}
+
+// Unlock decrypts the station signing key with passphrase.
+func (s *Store) Unlock(passphrase []byte) error {
+	f, err := os.Open(filepath.Join(s.Dir, StationKeyFile))
+	if err != nil {
+		return fmt.Errorf("%w: station key: %v", ErrCorrupt, err)
+	}
+	defer f.Close()
+	signer, err := seal.LoadStationKey(f, passphrase)
+	if err != nil {
+		return err
+	}
+	s.signer = signer
+	return nil
+}
+
+// SetSigner makes s sign with an already loaded key.
+func (s *Store) SetSigner(sg seal.Signer) { s.signer = sg }
+
+// Signer returns the unlocked signer, or nil.
+func (s *Store) Signer() seal.Signer { return s.signer }
+
+func (s *Store) actorName() string {
+	if s.Actor != "" {
+		return s.Actor
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "station"
+}
+
+// Origin is the checkpoint origin line for this store.
+func (s *Store) Origin() string { return "custody/store/" + s.Config.ID }
+
+// StationKey returns the station public key line from station.pub.
+func (s *Store) StationKey() (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir, StationPubFile))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ReadLedger parses the ledger file.
+func (s *Store) ReadLedger() (*manifest.Ledger, *manifest.TornTail, error) {
+	f, err := os.Open(filepath.Join(s.Dir, LedgerFile))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer f.Close()
+	l, torn, err := manifest.Parse(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v (run custody verify)", ErrCorrupt, err)
+	}
+	return l, torn, nil
+}
+
+// Recipients returns the age recipients from the genesis entry. The ledger,
+// not a loose file, says who can open originals.
+func (s *Store) Recipients(l *manifest.Ledger) ([]age.Recipient, []string, error) {
+	g, err := l.Genesis()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	var recs []age.Recipient
+	for _, r := range g.Recipients {
+		rec, err := seal.ParseRecipient(r, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, g.Recipients, nil
+}
+
+// Tx is a write transaction: the store lock is held and the ledger is
+// loaded and recovered.
+type Tx struct {
+	s       *Store
+	Ledger  *manifest.Ledger
+	lf      *os.File // ledger, opened for append
+	changed bool
+}
+
+// Update runs fn in a write transaction and writes a checkpoint if fn
+// appended anything.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.signer == nil {
+		return ErrLocked
+	}
+	lock, err := os.OpenFile(filepath.Join(s.Dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := flock(ctx, lock); err != nil {
+		return err
+	}
+	lf, err := os.OpenFile(filepath.Join(s.Dir, LedgerFile), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer lf.Close()
+	l, torn, err := manifest.Parse(lf)
+	if err != nil {
+		return fmt.Errorf("%w: %v (run custody verify)", ErrCorrupt, err)
+	}
+	tx := &Tx{s: s, Ledger: l, lf: lf}
+	if err := tx.recover(torn); err != nil {
+		return fmt.Errorf("recovering from an interrupted write: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if tx.changed {
+			// Whatever fn appended is durable and must be covered.
+			if cerr := s.writeCheckpoint(l); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+		}
+		return err
+	}
+	if tx.changed || !s.checkpointCurrent(l) {
+		return s.writeCheckpoint(l)
+	}
+	return nil
+}
+
+// Append signs e as the station (and any extra signers) and makes it
+// durable before returning.
+func (tx *Tx) Append(e manifest.Entry, extra ...seal.Signer) (*manifest.Record, error) {
+	if e.Actor.Name == "" {
+		e.Actor.Name = tx.s.actorName()
+	}
+	// A person acting with their own key signs first and is the actor; the
+	// station countersigns every entry.
+	signers := append(append([]seal.Signer{}, extra...), tx.s.signer)
+	rec, err := tx.Ledger.Next(e, tx.s.Now(), signers...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.lf.Seek(0, io.SeekEnd); err != nil {
+		return nil, err
+	}
+	// One write call: a crash leaves at most a torn tail, never a torn middle.
+	if _, err := tx.lf.Write(manifest.Encode(rec)); err != nil {
+		return nil, fmt.Errorf("appending to the ledger: %w", err)
+	}
+	if err := tx.lf.Sync(); err != nil {
+		return nil, fmt.Errorf("syncing the ledger: %w", err)
+	}
+	tx.changed = true
+	return rec, tx.Ledger.Add(rec)
+}
+
+func (s *Store) checkpointCurrent(l *manifest.Ledger) bool {
+	data, err := os.ReadFile(filepath.Join(s.Dir, CheckpointFile))
+	if err != nil {
+		return false
+	}
+	c, _, err := manifest.ParseCheckpoint(data)
+	return err == nil && c.Size == l.Len()
+}
+
+func (s *Store) writeCheckpoint(l *manifest.Ledger) error {
+	c, err := manifest.NewCheckpoint(l, s.Origin(), l.Len(), s.Now(), s.signer)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.Dir, CheckpointFile), c.Marshal(), 0o644)
+}
+
+// ReadCheckpoint returns the latest checkpoint file's bytes.
+func (s *Store) ReadCheckpoint() ([]byte, error) {
+	return os.ReadFile(filepath.Join(s.Dir, CheckpointFile))
+}
+
+// RecoverPayload records what recovery did.
+type RecoverPayload struct {
+	TornTailBytes  int      `json:"torn_tail_bytes,omitempty"`
+	TornTailSHA256 string   `json:"torn_tail_sha256,omitempty"`
+	Published      []string `json:"published,omitempty"` // committed imports moved into place
+	Discarded      []string `json:"discarded,omitempty"` // uncommitted staging files removed
+}
+
+// recover repairs what an interrupted writer left: a torn ledger tail is
+// cut off (keeping every complete entry), committed sealed files still in
+// staging are moved into place, and staging files of imports that never
+// committed and whose writer is gone are removed. What it did is recorded
+// in a "recover" entry.
+func (tx *Tx) recover(torn *manifest.TornTail) error {
+	var p RecoverPayload
+	if torn != nil {
+		if err := tx.lf.Truncate(torn.Offset); err != nil {
+			return err
+		}
+		if err := tx.lf.Sync(); err != nil {
+			return err
+		}
+		h := sha256.Sum256(torn.Bytes)
+		p.TornTailBytes, p.TornTailSHA256 = len(torn.Bytes), hex.EncodeToString(h[:])
+	}
+	committed := committedObjects(tx.Ledger)
+	staging := filepath.Join(tx.s.Dir, StagingDir)
+	ents, err := os.ReadDir(staging)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, ent := range ents {
+		name := ent.Name()
+		path := filepath.Join(staging, name)
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		if !tryFlock(f) {
+			f.Close() // a live import is writing it
+			continue
+		}
+		id := strings.TrimSuffix(name, stagingSuffix)
+		if o, ok := committed[id]; ok && strings.HasSuffix(name, stagingSuffix) {
+			if _, err := os.Stat(filepath.Join(tx.s.Dir, o)); errors.Is(err, fs.ErrNotExist) {
+				if err := os.Rename(path, filepath.Join(tx.s.Dir, o)); err != nil {
+					f.Close()
+					return err
+				}
+				p.Published = append(p.Published, id)
+				f.Close()
+				continue
+			}
+		}
+		os.Remove(path)
+		f.Close()
+		p.Discarded = append(p.Discarded, name)
+	}
+	if len(p.Published) > 0 || len(p.Discarded) > 0 {
+		if err := syncDir(staging); err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Join(tx.s.Dir, ObjectsDir)); err != nil {
+			return err
+		}
+	}
+	if torn == nil && len(p.Published) == 0 && len(p.Discarded) == 0 {
+		return nil
+	}
+	payload, _ := json.Marshal(p)
+	_, err = tx.Append(manifest.Entry{Action: "recover", Payload: payload})
+	return err
+}
+
+const stagingSuffix = ".age.partial"
+
+// committedObjects maps object id → store-relative path for every object an
+// entry registered.
+func committedObjects(l *manifest.Ledger) map[string]string {
+	m := map[string]string{}
+	for _, rec := range l.Records {
+		for _, o := range objectsOf(rec) {
+			m[o.ID] = o.Path
+		}
+	}
+	return m
+}
