@@ -123,4 +123,3 @@ func VerifyConsistency(size1, size2 uint64, p [][]byte, root1, root2 []byte) err
 	}
 	return proof.VerifyConsistency(Hasher, size1, size2, p, root1, root2)
 }
-

@@ -181,7 +181,6 @@ func (e *env) pluginUI() *plugin.ClientUI {
 	})
 }
 
-
 // writeNewFile writes a file atomically, refusing to replace one.
 func writeNewFile(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
