@@ -113,8 +113,9 @@ type TrackerOptions struct {
 	CenterGate float64
 
 	// Growth widens a held box by this fraction of its size per frame since
-	// the last detection, up to MaxGrowth, to cover the growing
-	// uncertainty of where the region is.
+	// the last detection (and a look-back box per frame before the first),
+	// up to MaxGrowth, to cover the growing uncertainty of where the region
+	// is.
 	Growth    float64
 	MaxGrowth float64
 
@@ -155,8 +156,8 @@ func DefaultTrackerOptions(fps float64) TrackerOptions {
 		MatchIoU:    0.2,
 		LowMatchIoU: 0.4,
 		CenterGate:  1.0,
-		Growth:      0.01,
-		MaxGrowth:   0.3,
+		Growth:      0.02,
+		MaxGrowth:   0.5,
 	}
 }
 

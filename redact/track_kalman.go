@@ -30,7 +30,10 @@ func newMotion(frame int, b fbox) motion {
 	m := motion{at: frame}
 	s := boxScale(b)
 	for i, z := range [4]float64{b.cx(), b.cy(), b.w, b.h} {
-		m.dim[i] = kalman1{p: z, pp: sq(2 * posNoise * s), vv: sq(10 * velNoise * s)}
+		// The velocity prior is wide (an eighth of the box size per
+		// frame) so that two or three detections give a usable estimate:
+		// a held or look-back mask depends on it.
+		m.dim[i] = kalman1{p: z, pp: sq(2 * posNoise * s), vv: sq(s / 8)}
 	}
 	return m
 }

@@ -70,9 +70,12 @@ func canonical(boxes []detect.Box, minScore float64) []det {
 	return ds
 }
 
-// alive reports whether the track may still be matched on frame.
+// alive reports whether the track may still be matched on frame: while
+// it is masked by its hold, or on the frame right after (so that a face
+// found again just as its hold ran out is not a new track), or while no
+// observation has missed it yet.
 func (tr *track) alive(frame, hold int) bool {
-	return tr.missObs < 0 || frame-tr.lastDet <= hold
+	return tr.missObs < 0 || frame-tr.lastDet <= hold+1
 }
 
 // associate matches the detections on frame to live tracks and starts new
@@ -146,28 +149,42 @@ func (t *Tracker) associate(frame int, boxes []detect.Box) {
 	}
 	// Stage 1: confident detections by overlap with the prediction.
 	stage(high, byIoU(t.opt.MatchIoU))
-	// Stage 1b: confident detections that moved too far for any overlap
-	// (fast motion, small faces, sparse detection), by centre distance.
-	if g := t.opt.CenterGate; g > 0 {
-		stage(high, func(i int, d det) float64 {
-			p := pred[i]
-			if cand[i].missObs >= 0 {
-				// A lost track's prediction is unreliable; its last
-				// position is where the gate is anchored.
-				p = cand[i].last.box
-			}
-			side := math.Max(p.w, p.h)
-			dist := math.Hypot(d.box.cx()-p.cx(), d.box.cy()-p.cy())
-			ratio := math.Sqrt(d.box.area() / math.Max(p.area(), 1))
-			if dist > g*side || ratio < 0.5 || ratio > 2 {
+	// Centre distance, for detections that moved too far for any overlap
+	// (fast motion, small faces, sparse detection). A lost track is gated
+	// around its last box as well as its prediction.
+	byCentre := func(lostToo bool) func(int, det) float64 {
+		return func(i int, d det) float64 {
+			tr := cand[i]
+			if tr.missObs >= 0 && !lostToo {
 				return forbidden
 			}
-			return dist / side
-		})
+			best := forbidden
+			for k, p := range [2]fbox{pred[i], tr.last.box} {
+				if k == 1 && tr.missObs < 0 {
+					break
+				}
+				side := math.Max(p.w, p.h)
+				dist := math.Hypot(d.box.cx()-p.cx(), d.box.cy()-p.cy())
+				ratio := math.Sqrt(d.box.area() / math.Max(p.area(), 1))
+				if dist <= t.opt.CenterGate*side && ratio >= 0.5 && ratio <= 2 {
+					best = math.Min(best, dist/side)
+				}
+			}
+			return best
+		}
+	}
+	// Stage 1b: confident detections by centre distance.
+	if t.opt.CenterGate > 0 {
+		stage(high, byCentre(true))
 	}
 	// Stage 2: low-score detections, which keep an occluded or blurred
-	// track going, but only on clear overlap.
+	// track going, but only on clear overlap, or near a track that is
+	// being followed; a lost track is not taken over by a doubtful
+	// detection, which would move its held mask away.
 	stage(low, byIoU(t.opt.LowMatchIoU))
+	if t.opt.CenterGate > 0 {
+		stage(low, byCentre(false))
+	}
 
 	for i, tr := range cand {
 		if !trUsed[i] && tr.missObs < 0 {
@@ -213,7 +230,7 @@ func (tr *track) boxAt(i int, o *TrackerOptions) (b fbox, score float64, kind Ki
 		return fbox{}, 0, "", false, false
 	}
 	if i < tr.born {
-		return tr.first.box, tr.first.score, KindLookBack, true, false
+		return tr.lookBack(tr.born-i, o), tr.first.score, KindLookBack, true, false
 	}
 	for len(tr.ahead) > 0 && tr.ahead[0].frame < i {
 		tr.ahead = tr.ahead[1:]
@@ -234,11 +251,25 @@ func (tr *track) boxAt(i int, o *TrackerOptions) (b fbox, score float64, kind Ki
 	if k > o.Hold && tr.missObs >= 0 && i >= tr.missObs {
 		return fbox{}, 0, "", false, true
 	}
+	// Where it was last seen, in case it stopped behind something, and
+	// where it is heading, in case it did not.
 	dx, dy := tr.mo.drift(k)
 	l := tr.last.box
 	moved := fbox{l.x + dx, l.y + dy, l.w, l.h}
 	held := union(l, moved).grow(math.Min(float64(k)*o.Growth, o.MaxGrowth))
 	return held, tr.last.score, KindHeld, true, false
+}
+
+// lookBack is the box k frames before the track's first detection: the
+// first box, widened like a held box, and stretched back along the track's
+// motion when later detections have already given it one.
+func (tr *track) lookBack(k int, o *TrackerOptions) fbox {
+	b := tr.first.box
+	if tr.hits > 1 {
+		dx, dy := tr.mo.drift(k)
+		b = union(b, fbox{b.x - dx, b.y - dy, b.w, b.h})
+	}
+	return b.grow(math.Min(float64(k)*o.Growth, o.MaxGrowth))
 }
 
 // emitUpTo finalises every frame not yet returned up to and including last.
