@@ -50,9 +50,25 @@ func objectsOf(rec *manifest.Record) []Object {
 		if rec.Payload(&p) == nil {
 			return []Object{p.Object}
 		}
+	case "redact":
+		var p DerivePayload
+		if rec.Payload(&p) == nil {
+			return append([]Object{p.Object}, p.Review...)
+		}
+	}
+	if h, ok := objectHandlers[rec.Entry.Action]; ok {
+		return h(rec)
 	}
 	return nil
 }
+
+// Other files of this package teach Replay and objectsOf about their own
+// actions by adding to these maps in an init function, so that each feature
+// keeps its ledger semantics in one file.
+var (
+	actionHandlers = map[string]func(st *State, rec *manifest.Record, ev *Event){}
+	objectHandlers = map[string]func(rec *manifest.Record) []Object{}
+)
 
 // Event is one line of a clip's custody timeline.
 type Event struct {
@@ -67,11 +83,17 @@ type Event struct {
 // Clip is a recording in the store, as the ledger describes it.
 type Clip struct {
 	ImportPayload
-	ID         string  `json:"id"`
-	Status     string  `json:"status"`
-	ImportedAt string  `json:"imported_at"`
-	ImportedBy string  `json:"imported_by"`
-	Timeline   []Event `json:"timeline"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	// Parent is set on derivatives (redacted versions): the clip they were
+	// made from; Derivation holds the redaction record.
+	Parent      string         `json:"parent,omitempty"`
+	Kind        string         `json:"kind"` // "original" or "redacted"
+	Derivation  *DerivePayload `json:"derivation,omitempty"`
+	Derivatives []string       `json:"derivatives,omitempty"`
+	ImportedAt  string         `json:"imported_at"`
+	ImportedBy  string         `json:"imported_by"`
+	Timeline    []Event        `json:"timeline"`
 }
 
 // State is the store's content derived by replaying the ledger.
@@ -93,7 +115,7 @@ func Replay(l *manifest.Ledger) *State {
 			if rec.Payload(&p) != nil {
 				continue
 			}
-			c := &Clip{ImportPayload: p, ID: e.Clip, Status: "sealed", ImportedAt: e.Time, ImportedBy: e.Actor.Name}
+			c := &Clip{ImportPayload: p, ID: e.Clip, Kind: "original", Status: "sealed", ImportedAt: e.Time, ImportedBy: e.Actor.Name}
 			ev.Summary = fmt.Sprintf("imported %s (%d bytes, sha256 %s)", p.Filename, p.Object.Size, p.Object.SHA256)
 			c.Timeline = append(c.Timeline, ev)
 			st.Clips[c.ID] = c
@@ -112,7 +134,33 @@ func Replay(l *manifest.Ledger) *State {
 			}
 			ev.Summary = fmt.Sprintf("%s by %s: %s", verb, e.Actor.Name, p.Reason)
 			c.Timeline = append(c.Timeline, ev)
+		case "redact":
+			var p DerivePayload
+			if rec.Payload(&p) != nil {
+				continue
+			}
+			parent := st.Clips[p.Parent]
+			c := &Clip{ID: e.Clip, Kind: "redacted", Status: "sealed", Parent: p.Parent, Derivation: &p, ImportedAt: e.Time, ImportedBy: e.Actor.Name}
+			c.Object, c.Media, c.Filename = p.Object, p.Media, p.Filename
+			if parent != nil {
+				c.RecordedAt, c.RecordedAtSource, c.Device, c.Wearer, c.Location = parent.RecordedAt, parent.RecordedAtSource, parent.Device, parent.Wearer, parent.Location
+				parent.Derivatives = append(parent.Derivatives, c.ID)
+				pev := ev
+				pev.Summary = fmt.Sprintf("redacted by %s as clip %s (%s)", e.Actor.Name, c.ID, p.Summary())
+				parent.Timeline = append(parent.Timeline, pev)
+			}
+			ev.Summary = fmt.Sprintf("made from clip %s: %s", p.Parent, p.Summary())
+			c.Timeline = append(c.Timeline, ev)
+			st.Clips[c.ID] = c
+			st.Order = append(st.Order, c.ID)
+			for _, o := range append([]Object{p.Object}, p.Review...) {
+				st.Objects[o.ID] = o
+			}
 		default:
+			if h, ok := actionHandlers[e.Action]; ok {
+				h(st, rec, &ev)
+				continue
+			}
 			if c := st.Clips[e.Clip]; c != nil && e.Clip != "" {
 				ev.Summary = e.Action
 				c.Timeline = append(c.Timeline, ev)
