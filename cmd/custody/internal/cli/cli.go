@@ -109,6 +109,8 @@ on the terminal.`,
 		newOpenCmd(e),
 		newVerifyCmd(e),
 	)
+	root.AddCommand(exportCommands(e)...)
+	root.AddCommand(governanceCommands(e)...)
 	addMediaCommands(root, e)
 	return root
 }

@@ -1,0 +1,6 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// exportCommands are the bundle commands (export, receipt, import-receipt).
+func exportCommands(e *env) []*cobra.Command { return nil }
