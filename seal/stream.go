@@ -196,7 +196,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, recipients []age.Re
 			if err != nil {
 				return err
 			}
-			n, rerr := io.ReadFull(src, c.b)
+			n, rerr := readFull(g.ctx, src, c.b)
 			c.n = n
 			if n > 0 {
 				plainN += int64(n)
@@ -255,6 +255,26 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, recipients []age.Re
 		Plain:  Digest{SHA256: hex.EncodeToString(ph.Sum(nil)), Size: plainN},
 		Cipher: Digest{SHA256: hex.EncodeToString(ch.Sum(nil)), Size: cipherN},
 	}, nil
+}
+
+// readFull is io.ReadFull that stops between reads once ctx is done: a
+// slow source (a stalled share) may take minutes to fill a chunk.
+func readFull(ctx context.Context, r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := r.Read(b[n:])
+		n += k
+		if err == io.EOF && n > 0 && n < len(b) {
+			return n, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 func hashInto(h hash.Hash) func([]byte) error {
