@@ -37,7 +37,7 @@ func bruteAssign(cost [][]float64) (pairs int, total float64) {
 func TestAssignMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for iter := 0; iter < 2000; iter++ {
-		n, m := 1+rng.IntN(6), 1+rng.IntN(6)
+		n, m := 1+rng.IntN(7), 1+rng.IntN(7)
 		pForbid := rng.Float64()
 		cost := make([][]float64, n)
 		for r := range cost {
@@ -50,23 +50,37 @@ func TestAssignMatchesBruteForce(t *testing.T) {
 				}
 			}
 		}
-		got := assign(cost)
+		for name, got := range map[string][][2]int{"assign": assign(cost), "hungarian": hungarian(cost)} {
+			checkAssignment(t, name, iter, cost, got)
+		}
+	}
+}
+
+func checkAssignment(t *testing.T, name string, iter int, cost [][]float64, got [][2]int) {
+	t.Helper()
+	{
+		n, m := len(cost), len(cost[0])
 		seenR, seenC := map[int]bool{}, map[int]bool{}
 		var total float64
 		for _, p := range got {
 			if seenR[p[0]] || seenC[p[1]] {
-				t.Fatalf("iter %d: row or column used twice in %v", iter, got)
+				t.Fatalf("%s iter %d: row or column used twice in %v", name, iter, got)
 			}
 			seenR[p[0]], seenC[p[1]] = true, true
 			if math.IsInf(cost[p[0]][p[1]], 1) {
-				t.Fatalf("iter %d: forbidden pair %v chosen", iter, p)
+				t.Fatalf("%s iter %d: forbidden pair %v chosen", name, iter, p)
 			}
 			total += cost[p[0]][p[1]]
 		}
 		wantN, wantCost := bruteAssign(cost)
 		if len(got) != wantN || math.Abs(total-wantCost) > 1e-9 {
-			t.Fatalf("iter %d: %dx%d got %d pairs cost %.6f, want %d pairs cost %.6f\n%v",
-				iter, n, m, len(got), total, wantN, wantCost, cost)
+			t.Fatalf("%s iter %d: %dx%d got %d pairs cost %.6f, want %d pairs cost %.6f\n%v",
+				name, iter, n, m, len(got), total, wantN, wantCost, cost)
+		}
+		for i := 1; i < len(got) && name == "assign"; i++ {
+			if got[i][0] <= got[i-1][0] {
+				t.Fatalf("%s iter %d: pairs not in row order: %v", name, iter, got)
+			}
 		}
 	}
 }

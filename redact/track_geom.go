@@ -26,9 +26,14 @@ func (b fbox) area() float64 {
 }
 
 func iou(a, b fbox) float64 {
-	iw := math.Min(a.x+a.w, b.x+b.w) - math.Max(a.x, b.x)
-	ih := math.Min(a.y+a.h, b.y+b.h) - math.Max(a.y, b.y)
-	if iw <= 0 || ih <= 0 {
+	// Plain comparisons: this runs for every track-detection pair, and the
+	// boxes are never NaN (inputs are checked).
+	iw := min(a.x+a.w, b.x+b.w) - max(a.x, b.x)
+	if iw <= 0 {
+		return 0
+	}
+	ih := min(a.y+a.h, b.y+b.h) - max(a.y, b.y)
+	if ih <= 0 {
 		return 0
 	}
 	inter := iw * ih

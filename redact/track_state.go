@@ -26,7 +26,28 @@ type track struct {
 	last  anchor   // last detection (for hold)
 	ahead []anchor // detections on frames not yet emitted, in order
 	emit  anchor   // last emitted box
-	out   []TrackBox
+	// out holds the boxes emitted so far, one per frame from outFirst, in a
+	// compact pointer-free form: an hour-long track is 108,000 of them, and
+	// the garbage collector need not scan them.
+	outFirst int
+	out      []cbox
+}
+
+type cbox struct {
+	x, y, w, h int32
+	score      float32
+	kind       uint8
+}
+
+var kinds = [...]Kind{KindDetected, KindInterpolated, KindHeld, KindLookBack}
+
+func kindIndex(k Kind) uint8 {
+	for i, v := range kinds {
+		if v == k {
+			return uint8(i)
+		}
+	}
+	panic("redact: unknown kind " + string(k))
 }
 
 type anchor struct {
@@ -293,7 +314,13 @@ func (t *Tracker) emitUpTo(last int) []FrameMasks {
 			}
 			tr.emit = anchor{i, b, sc}
 			x, y, w, h := b.pixels(t.opt.Width, t.opt.Height)
-			tr.out = append(tr.out, TrackBox{Frame: i, X: x, Y: y, W: w, H: h, Score: sc, Kind: kind})
+			// Scores are kept as float32 in the track; report the same
+			// value in both places.
+			sc = float64(float32(sc))
+			if len(tr.out) == 0 {
+				tr.outFirst = i
+			}
+			tr.out = append(tr.out, cbox{int32(x), int32(y), int32(w), int32(h), float32(sc), kindIndex(kind)})
 			if !t.exclude[tr.id] {
 				fm.Boxes = append(fm.Boxes, MaskBox{
 					TrackID: tr.id,
@@ -319,16 +346,23 @@ func (t *Tracker) finish(tr *track) {
 		// began, which Flush rules out; nothing to report.
 		return
 	}
+	boxes := make([]TrackBox, len(tr.out))
+	for k, c := range tr.out {
+		boxes[k] = TrackBox{
+			Frame: tr.outFirst + k, X: int(c.x), Y: int(c.y), W: int(c.w), H: int(c.h),
+			Score: float64(c.score), Kind: kinds[c.kind],
+		}
+	}
 	t.finished = append(t.finished, Track{
 		ID:            tr.id,
 		Label:         tr.label,
-		First:         tr.out[0].Frame,
-		Last:          tr.out[len(tr.out)-1].Frame,
+		First:         tr.outFirst,
+		Last:          tr.outFirst + len(tr.out) - 1,
 		FirstDetected: tr.born,
 		LastDetected:  tr.lastDet,
 		Hits:          tr.hits,
 		MaxScore:      tr.maxSc,
 		Excluded:      t.exclude[tr.id],
-		Boxes:         tr.out,
+		Boxes:         boxes,
 	})
 }
