@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		err = usageErr(err)
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "custody: interrupted; nothing was left half-done")
@@ -112,7 +116,24 @@ on the terminal.`,
 	root.AddCommand(exportCommands(e)...)
 	root.AddCommand(governanceCommands(e)...)
 	addMediaCommands(root, e)
+	markUsageErrors(root)
 	return root
+}
+
+// markUsageErrors makes cobra's argument-count errors usage errors (exit 2,
+// with a hint) for every command, wherever it is defined.
+func markUsageErrors(c *cobra.Command) {
+	if a := c.Args; a != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := a(cmd, args); err != nil {
+				return usageErr(err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
 }
 
 // silentError has already been reported (e.g. a verify report).
