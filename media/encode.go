@@ -1,0 +1,442 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Output container formats.
+const (
+	FormatMP4      = "mp4"
+	FormatMOV      = "mov"
+	FormatMatroska = "matroska"
+)
+
+// TimeRange is an interval [Start, End] in seconds on the input's timeline.
+type TimeRange struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+}
+
+// AudioEdit re-encodes the audio with some ranges silenced. Without an
+// AudioEdit the audio is stream-copied, bit-exact.
+type AudioEdit struct {
+	// Mute lists the ranges to silence.
+	Mute []TimeRange
+	// Bleep replaces the muted ranges with a 1 kHz tone instead of silence.
+	Bleep bool
+	// Codec and Bitrate of the re-encoded audio; default aac at 192k.
+	Codec   string
+	Bitrate string
+}
+
+// EncodeOptions configures an Encoder. The zero value is libx264, CRF 18,
+// preset veryfast, MP4, metadata stripped, audio copied.
+type EncodeOptions struct {
+	// Codec is the video encoder: "libx264" (default) or "libx265".
+	Codec string
+	// CRF is the constant rate factor (lower is better; 0 means 18, which
+	// is visually lossless for x264). Use a negative value for CRF 0
+	// (lossless).
+	CRF int
+	// Preset is the x264/x265 speed preset (default "veryfast").
+	Preset string
+	// Rotation is the display rotation to record on the output, in the
+	// convention of Info.Video.Rotation (ffprobe's display-matrix angle).
+	Rotation int
+	// KeepMetadata keeps the container metadata the decoder carried
+	// (DecodeOptions.Metadata) and ffmpeg's encoder tags. Otherwise every
+	// tag is stripped: location, device make, model and serial, creation
+	// time, user data, encoder names.
+	KeepMetadata bool
+	// Format is the output container: FormatMP4 (default), FormatMOV or
+	// FormatMatroska. A stream encoder writing MP4 or MOV writes it
+	// fragmented, since a pipe cannot be rewound.
+	Format string
+	// Audio, when set, re-encodes the audio with the edit applied.
+	Audio *AudioEdit
+}
+
+func (o *EncodeOptions) defaults(width, height int) (codec, preset, crf, pixfmt, format string, err error) {
+	codec = o.Codec
+	if codec == "" {
+		codec = "libx264"
+	}
+	if codec != "libx264" && codec != "libx265" {
+		return "", "", "", "", "", fmt.Errorf("%w: video codec %q (want libx264 or libx265)", ErrUnsupported, codec)
+	}
+	preset = o.Preset
+	if preset == "" {
+		preset = "veryfast"
+	}
+	switch preset {
+	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo":
+	default:
+		return "", "", "", "", "", fmt.Errorf("%w: preset %q", ErrUnsupported, preset)
+	}
+	c := o.CRF
+	switch {
+	case c == 0:
+		c = 18
+	case c < 0:
+		c = 0
+	case c > 51:
+		return "", "", "", "", "", fmt.Errorf("%w: CRF %d (want 0-51)", ErrUnsupported, c)
+	}
+	crf = strconv.Itoa(c)
+	// 4:2:0 subsampling needs even sizes and H.264/H.265 crop in units of
+	// two chroma-subsampled pixels, so an odd size cannot be kept with
+	// 4:2:0. 4:4:4 keeps the exact size and all colour detail.
+	pixfmt = "yuv420p"
+	if width%2 != 0 || height%2 != 0 {
+		pixfmt = "yuv444p"
+	}
+	format = o.Format
+	if format == "" {
+		format = FormatMP4
+	}
+	switch format {
+	case FormatMP4, FormatMOV:
+	case FormatMatroska:
+		if o.Rotation%360 != 0 {
+			return "", "", "", "", "", fmt.Errorf("%w: Matroska output cannot record a %d° rotation: use MP4 or MOV", ErrUnsupported, o.Rotation)
+		}
+	default:
+		return "", "", "", "", "", fmt.Errorf("%w: container %q (want mp4, mov or matroska)", ErrUnsupported, format)
+	}
+	return codec, preset, crf, pixfmt, format, nil
+}
+
+// FormatForPath picks the output container from a file name's extension:
+// .mp4/.m4v, .mov or .mkv.
+func FormatForPath(path string) (string, error) {
+	ext := strings.ToLower(path)
+	if i := strings.LastIndexByte(ext, '.'); i >= 0 {
+		ext = ext[i:]
+	} else {
+		ext = ""
+	}
+	switch ext {
+	case ".mp4", ".m4v":
+		return FormatMP4, nil
+	case ".mov":
+		return FormatMOV, nil
+	case ".mkv":
+		return FormatMatroska, nil
+	}
+	return "", fmt.Errorf("%w: output %s: name it .mp4, .mov or .mkv", ErrUnsupported, path)
+}
+
+var noTagRE = regexp.MustCompile(`Could not find tag for codec (\S+)`)
+
+// Encoder encodes frames from a Decoder back into a video with ffmpeg:
+// same frame count, timestamps, picture size and rotation, with the audio
+// stream-copied or, with an AudioEdit, re-encoded with ranges muted.
+type Encoder struct {
+	// Args is the ffmpeg command line (without the program name).
+	Args []string
+
+	ctx      context.Context
+	cmd      *exec.Cmd
+	cancel   context.CancelFunc
+	stdin    io.WriteCloser
+	nut      *nutWriter
+	stderr   *Tail
+	layout   *Layout
+	path     string
+	format   string
+	rotation int
+	patcher  *rotationPatcher
+	frames   int
+	err      error
+	once     sync.Once
+	waitErr  error
+	finished bool
+}
+
+// NewFileEncoder starts ffmpeg writing to the file at path (created or
+// truncated). The caller chooses a temporary name and renames it on
+// success: see Close.
+func NewFileEncoder(ctx context.Context, path string, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
+	return newEncoder(ctx, path, nil, layout, width, height, opt)
+}
+
+// NewStreamEncoder starts ffmpeg writing the container to w. MP4 and MOV
+// are written fragmented.
+func NewStreamEncoder(ctx context.Context, w io.Writer, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
+	if w == nil {
+		return nil, errors.New("media: NewStreamEncoder with a nil writer")
+	}
+	return newEncoder(ctx, "", w, layout, width, height, opt)
+}
+
+func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
+	bin, err := ffmpegPath()
+	if err != nil {
+		return nil, err
+	}
+	if layout == nil || layout.video < 0 {
+		return nil, errors.New("media: encoder needs the decoder's layout")
+	}
+	v := layout.streams[layout.video]
+	if int(v.Width) != width || int(v.Height) != height {
+		return nil, fmt.Errorf("media: encoder size %dx%d differs from the stream's %dx%d", width, height, v.Width, v.Height)
+	}
+	codec, preset, crf, pixfmt, format, err := opt.defaults(width, height)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Audio != nil && !layout.HasAudio() {
+		opt.Audio = nil // nothing to mute
+	}
+	args := []string{"-hide_banner", "-nostdin", "-nostats", "-v", "error",
+		// Undo the decoder's pipe offset exactly and keep every timestamp.
+		"-copyts", "-itsoffset", "-" + strconv.Itoa(pipeOffset),
+		"-f", "nut", "-i", "pipe:0",
+		"-map", "0:v:0"}
+	if layout.HasAudio() {
+		args = append(args, "-map", "0:a:0")
+	}
+	args = append(args, "-c:v", codec, "-preset", preset, "-crf", crf, "-pix_fmt", pixfmt,
+		"-fps_mode", "passthrough", "-enc_time_base:v", "-1")
+	if codec == "libx265" {
+		args = append(args, "-x265-params", "log-level=error")
+		if format != FormatMatroska {
+			args = append(args, "-tag:v", "hvc1")
+		}
+	}
+	if layout.HasAudio() {
+		if opt.Audio == nil {
+			args = append(args, "-c:a", "copy")
+		} else {
+			ac, br := opt.Audio.Codec, opt.Audio.Bitrate
+			if ac == "" {
+				ac = "aac"
+			}
+			if br == "" {
+				br = "192k"
+			}
+			af, err := audioFilter(opt.Audio)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, "-af", af, "-c:a", ac, "-b:a", br)
+		}
+	}
+	if !opt.KeepMetadata {
+		args = append(args, "-map_metadata", "-1", "-map_chapters", "-1",
+			// bitexact: no encoder name or version tags, no creation time.
+			"-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact")
+	}
+	if format != FormatMatroska {
+		// A track that starts late (MPEG-TS sources) gets an empty edit in
+		// movie time units: 1/90000 keeps 90 kHz and millisecond offsets
+		// exact, where the default 1/1000 would round them.
+		args = append(args, "-movie_timescale", "90000")
+	}
+	switch {
+	case format == FormatMatroska:
+	case w != nil:
+		args = append(args, "-movflags", "+frag_keyframe+empty_moov+default_base_moof")
+	default:
+		args = append(args, "-movflags", "+faststart")
+	}
+	out := path
+	if w != nil {
+		out = "pipe:1"
+	}
+	args = append(args, "-f", format, "-y", out)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cmd := exec.CommandContext(cctx, bin, args...)
+	e := &Encoder{Args: args, ctx: ctx, cmd: cmd, cancel: cancel, stderr: NewTail(8192), layout: layout,
+		path: path, format: format, rotation: opt.Rotation}
+	cmd.Stderr = e.stderr
+	if w != nil {
+		if opt.Rotation%360 != 0 {
+			e.patcher = &rotationPatcher{w: w, rotation: opt.Rotation}
+			cmd.Stdout = e.patcher
+		} else {
+			cmd.Stdout = w
+		}
+	}
+	e.stdin, err = cmd.StdinPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
+	}
+	e.nut, err = newNUTWriter(e.stdin, layout.streams, layout.infos)
+	if err != nil {
+		return nil, e.fail(err)
+	}
+	return e, nil
+}
+
+func audioFilter(a *AudioEdit) (string, error) {
+	if len(a.Mute) == 0 {
+		return "anull", nil
+	}
+	var cond []string
+	for _, r := range a.Mute {
+		if !(r.End > r.Start) || r.Start < -pipeOffset {
+			return "", fmt.Errorf("%w: mute range %g-%g", ErrUnsupported, r.Start, r.End)
+		}
+		cond = append(cond, fmt.Sprintf("between(t\\,%.6f\\,%.6f)", r.Start, r.End))
+	}
+	in := strings.Join(cond, "+")
+	replace := "0"
+	if a.Bleep {
+		replace = "0.25*sin(2*PI*1000*t)"
+	}
+	// aeval works sample by sample, with t the sample's own time, so the
+	// mute lands exactly on the input's timeline.
+	return fmt.Sprintf("aeval=exprs=if(%s\\,%s\\,val(ch)):channel_layout=same", in, replace), nil
+}
+
+// WriteFrame writes the packets that precede f and then f itself.
+func (e *Encoder) WriteFrame(f *Frame) error {
+	if err := e.WritePackets(f.Packets); err != nil {
+		return err
+	}
+	if err := e.nut.writePacket(nutPacket{Stream: e.layout.video, PTS: f.PTS, Key: true, Data: f.Data}); err != nil {
+		return e.fail(err)
+	}
+	e.frames++
+	return nil
+}
+
+// WritePackets writes non-video packets (the decoder's Trailing ones).
+func (e *Encoder) WritePackets(ps []Packet) error {
+	if e.err != nil {
+		return e.err
+	}
+	for _, p := range ps {
+		if p.Stream != e.layout.audio {
+			continue
+		}
+		if err := e.nut.writePacket(nutPacket{Stream: p.Stream, PTS: p.PTS, Key: p.Key, Data: p.Data}); err != nil {
+			return e.fail(err)
+		}
+	}
+	return nil
+}
+
+// fail records a write error; when ffmpeg has died, its own message is the
+// better one.
+func (e *Encoder) fail(err error) error {
+	if e.err != nil {
+		return e.err
+	}
+	_ = e.stdin.Close()
+	if werr := e.wait(); werr != nil {
+		err = werr
+	} else {
+		err = fmt.Errorf("%w: writing to encoder: %v", ErrFFmpeg, err)
+	}
+	e.err = err
+	return err
+}
+
+func (e *Encoder) wait() error {
+	e.once.Do(func() {
+		err := e.cmd.Wait()
+		if err != nil {
+			if cerr := e.ctx.Err(); cerr != nil {
+				e.waitErr = cerr
+				return
+			}
+			stderr := e.stderr.String()
+			if m := noTagRE.FindStringSubmatch(stderr); m != nil {
+				e.waitErr = fmt.Errorf("%w: %s cannot be copied bit-exact into %s: choose a .mov or .mkv output, or drop the audio",
+					ErrUnsupported, m[1], e.format)
+				return
+			}
+			msg := tailLines(stderr, 3)
+			if msg == "" {
+				msg = err.Error()
+			}
+			e.waitErr = fmt.Errorf("%w: encoding: %s", ErrFFmpeg, msg)
+			return
+		}
+		if e.patcher != nil {
+			e.waitErr = e.patcher.finish()
+		}
+	})
+	return e.waitErr
+}
+
+// Close finishes the stream, waits for ffmpeg and, for a file, records the
+// rotation and syncs the file to disk, so that a rename makes it durable.
+// After an error the output is incomplete and must not be published.
+func (e *Encoder) Close() error {
+	if e.err != nil {
+		e.cancel()
+		return e.err
+	}
+	if e.finished {
+		return nil
+	}
+	e.finished = true
+	if err := e.nut.flush(); err != nil {
+		return e.fail(err)
+	}
+	if err := e.stdin.Close(); err != nil {
+		return e.fail(err)
+	}
+	if err := e.wait(); err != nil {
+		e.err = err
+		return err
+	}
+	e.cancel()
+	if e.path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(e.path, os.O_RDWR, 0)
+	if err != nil {
+		e.err = err
+		return err
+	}
+	if e.rotation%360 != 0 {
+		if err := setMP4Rotation(f, e.rotation); err != nil {
+			f.Close()
+			e.err = err
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		e.err = err
+		return err
+	}
+	if err := f.Close(); err != nil {
+		e.err = err
+		return err
+	}
+	return nil
+}
+
+// Abort kills ffmpeg and waits for it. The output is left as it is, for
+// the caller to remove or mark incomplete.
+func (e *Encoder) Abort() {
+	e.cancel()
+	_ = e.stdin.Close()
+	_ = e.wait()
+	if e.err == nil {
+		e.err = fmt.Errorf("%w: encoding aborted", ErrFFmpeg)
+	}
+}
+
+// Frames is the number of video frames written.
+func (e *Encoder) Frames() int { return e.frames }

@@ -1,0 +1,169 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/custody-evidence/custody/internal/testenv"
+)
+
+// run runs a tool and fails the test with its stderr on error.
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	bin := testenv.Tool(t, name)
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+// makeClip renders a synthetic clip with ffmpeg into dir.
+func makeClip(t testing.TB, dir, name string, args ...string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	run(t, "ffmpeg", append(append([]string{"-hide_banner", "-v", "error", "-y"}, args...), p)...)
+	return p
+}
+
+// framePTS lists every video frame's pts_time as ffprobe prints it.
+func framePTS(t testing.TB, path string) []string {
+	t.Helper()
+	out := run(t, "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+		"-of", "csv=p=0", path)
+	return fields(out)
+}
+
+// fields splits ffprobe csv output into lines, dropping the empty side-data
+// column ffprobe appends to some rows.
+func fields(out string) []string {
+	var f []string
+	for _, l := range strings.Fields(out) {
+		f = append(f, strings.TrimRight(l, ","))
+	}
+	return f
+}
+
+// audioPackets lists the audio packets' pts_time, dts_time and size.
+func audioPackets(t testing.TB, path string) []string {
+	t.Helper()
+	out := run(t, "ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts_time,dts_time,size",
+		"-of", "csv=p=0", path)
+	return fields(out)
+}
+
+// audioMD5 is the md5 of the audio packets' bytes.
+func audioMD5(t testing.TB, path string) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, "ffmpeg", "-v", "error", "-i", path, "-map", "0:a", "-c", "copy", "-f", "md5", "-"))
+}
+
+type probeStream struct {
+	CodecType string            `json:"codec_type"`
+	CodecName string            `json:"codec_name"`
+	Width     int               `json:"width"`
+	Height    int               `json:"height"`
+	PixFmt    string            `json:"pix_fmt"`
+	Tags      map[string]string `json:"tags"`
+	SideData  []struct {
+		Rotation *float64 `json:"rotation"`
+	} `json:"side_data_list"`
+}
+
+type probeOut struct {
+	Streams []probeStream `json:"streams"`
+	Format  struct {
+		Tags map[string]string `json:"tags"`
+	} `json:"format"`
+}
+
+func probeJSONFile(t testing.TB, path string) probeOut {
+	t.Helper()
+	out := run(t, "ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path)
+	var p probeOut
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p probeOut) video() probeStream {
+	for _, s := range p.Streams {
+		if s.CodecType == "video" {
+			return s
+		}
+	}
+	return probeStream{}
+}
+
+func (s probeStream) rotation() float64 {
+	for _, sd := range s.SideData {
+		if sd.Rotation != nil {
+			return *sd.Rotation
+		}
+	}
+	if r, ok := s.Tags["rotate"]; ok {
+		f, _ := strconv.ParseFloat(r, 64)
+		return f
+	}
+	return 0
+}
+
+// transcode decodes input and encodes it again unchanged (or through
+// touch, which may modify each frame), returning the frame count.
+func transcode(t testing.TB, input, output string, dopt DecodeOptions, eopt EncodeOptions, touch func(*Frame)) int {
+	t.Helper()
+	ctx := context.Background()
+	d, err := NewDecoder(ctx, input, dopt)
+	if err != nil {
+		t.Fatalf("NewDecoder: %v", err)
+	}
+	defer d.Close()
+	e, err := NewFileEncoder(ctx, output, d.Layout(), d.Width, d.Height, eopt)
+	if err != nil {
+		t.Fatalf("NewFileEncoder: %v", err)
+	}
+	var f Frame
+	n := 0
+	for {
+		err := d.ReadFrame(&f)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			e.Abort()
+			t.Fatalf("ReadFrame %d: %v", n, err)
+		}
+		if f.Index != n {
+			t.Fatalf("frame index %d, want %d", f.Index, n)
+		}
+		if touch != nil {
+			touch(&f)
+		}
+		if err := e.WriteFrame(&f); err != nil {
+			t.Fatalf("WriteFrame: %v", err)
+		}
+		n++
+	}
+	if err := e.WritePackets(d.Trailing()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatalf("encoder Close: %v", err)
+	}
+	if _, err := os.Stat(output); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
