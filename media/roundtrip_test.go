@@ -25,7 +25,7 @@ func TestRoundTrip(t *testing.T) {
 		pixfmt  string
 		out     string // output name; default out.mp4
 		audio   bool
-		adts    bool // AAC in ADTS framing: compare payloads without the 7-byte ADTS headers
+		adts    bool   // AAC in ADTS framing: compare payloads without the 7-byte ADTS headers
 		rotate  string // rotate tag set on a stream copy of the clip
 		codecIn string
 	}{
