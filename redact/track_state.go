@@ -39,6 +39,11 @@ type cbox struct {
 	kind       uint8
 }
 
+// roundScore keeps four decimals: scores are stored as float32 and must
+// read the same in tracks.json and in the frame masks, without float32
+// noise in the last digits.
+func roundScore(s float64) float64 { return math.Round(float64(float32(s))*1e4) / 1e4 }
+
 var kinds = [...]Kind{KindDetected, KindInterpolated, KindHeld, KindLookBack}
 
 func kindIndex(k Kind) uint8 {
@@ -314,9 +319,7 @@ func (t *Tracker) emitUpTo(last int) []FrameMasks {
 			}
 			tr.emit = anchor{i, b, sc}
 			x, y, w, h := b.pixels(t.opt.Width, t.opt.Height)
-			// Scores are kept as float32 in the track; report the same
-			// value in both places.
-			sc = float64(float32(sc))
+			sc = roundScore(sc)
 			if len(tr.out) == 0 {
 				tr.outFirst = i
 			}
@@ -350,7 +353,7 @@ func (t *Tracker) finish(tr *track) {
 	for k, c := range tr.out {
 		boxes[k] = TrackBox{
 			Frame: tr.outFirst + k, X: int(c.x), Y: int(c.y), W: int(c.w), H: int(c.h),
-			Score: float64(c.score), Kind: kinds[c.kind],
+			Score: roundScore(float64(c.score)), Kind: kinds[c.kind],
 		}
 	}
 	t.finished = append(t.finished, Track{
