@@ -166,6 +166,11 @@ var b64 = base64.StdEncoding
 // EncodeSig and DecodeSig convert signature blobs for JSON fields.
 func EncodeSig(blob []byte) string { return b64.EncodeToString(blob) }
 func DecodeSig(s string) ([]byte, error) {
+	// Strict decoding still skips CR and LF, which would let one signature
+	// be spelled several ways in a ledger line.
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("%w: line break inside base64", ErrBadSignature)
+	}
 	b, err := b64.Strict().DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
