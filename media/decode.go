@@ -265,6 +265,12 @@ func (d *Decoder) Close() error {
 
 var damageRE = regexp.MustCompile(`(?i)partial file|ended prematurely|truncat|end of file|invalid data found|error while decoding|corrupt|missing picture|invalid nal`)
 
+var truncRE = regexp.MustCompile(`(?i)partial file|ended prematurely|truncat|unexpected end|end of file|moov atom not found`)
+
+// Truncated reports whether ffmpeg's stderr says the input ended before
+// its end: a cut-off file or stream.
+func (d *Decoder) Truncated() bool { return truncRE.MatchString(d.stderr.String()) }
+
 // Damaged reports whether ffmpeg's stderr shows the input is damaged
 // (truncated or corrupt) even though decoding ran to the end.
 func (d *Decoder) Damaged() bool { return damageRE.MatchString(d.stderr.String()) }
