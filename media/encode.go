@@ -156,6 +156,9 @@ type Encoder struct {
 	rotation int
 	patcher  *rotationPatcher
 	frames   int
+	codec    string
+	preset   string
+	crf      int
 	err      error
 	once     sync.Once
 	waitErr  error
@@ -258,7 +261,8 @@ func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, w
 	cctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(cctx, bin, args...)
 	e := &Encoder{Args: args, ctx: ctx, cmd: cmd, cancel: cancel, stderr: NewTail(8192), layout: layout,
-		path: path, format: format, rotation: opt.Rotation}
+		path: path, format: format, rotation: opt.Rotation, codec: codec, preset: preset}
+	e.crf, _ = strconv.Atoi(crf)
 	cmd.Stderr = e.stderr
 	if w != nil {
 		if opt.Rotation%360 != 0 {
@@ -437,6 +441,9 @@ func (e *Encoder) Abort() {
 		e.err = fmt.Errorf("%w: encoding aborted", ErrFFmpeg)
 	}
 }
+
+// Settings returns the codec, preset and CRF in use, defaults resolved.
+func (e *Encoder) Settings() (codec, preset string, crf int) { return e.codec, e.preset, e.crf }
 
 // Frames is the number of video frames written.
 func (e *Encoder) Frames() int { return e.frames }

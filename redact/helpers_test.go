@@ -1,0 +1,63 @@
+package redact
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custody-evidence/custody/internal/testenv"
+)
+
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	bin := testenv.Tool(t, name)
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+func makeClip(t testing.TB, dir, name string, args ...string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	run(t, "ffmpeg", append(append([]string{"-hide_banner", "-v", "error", "-y"}, args...), p)...)
+	return p
+}
+
+// facesClip renders a clip with real faces: a photo from faces_dlib
+// (several people, faces of 35-45 px) scaled up and panned, with a sine
+// tone as audio. Extra output arguments go before the file name.
+func facesClip(t testing.TB, dir, name string, seconds string, extra ...string) string {
+	t.Helper()
+	photo := testenv.Shared(t, "data/faces_dlib/2008_002506.jpg")
+	args := []string{"-loop", "1", "-framerate", "30", "-i", photo,
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-filter_complex", "[0:v]scale=1000:750,crop=640:480:x='min(300,t*80)':y=120,format=yuv420p[v]",
+		"-map", "[v]", "-map", "1:a", "-t", seconds,
+		"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac"}
+	return makeClip(t, dir, name, append(args, extra...)...)
+}
+
+func fields(out string) []string {
+	var f []string
+	for _, l := range strings.Fields(out) {
+		f = append(f, strings.TrimRight(l, ","))
+	}
+	return f
+}
+
+func framePTS(t testing.TB, path string) []string {
+	t.Helper()
+	return fields(run(t, "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+		"-of", "csv=p=0", path))
+}
+
+func audioMD5(t testing.TB, path string) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, "ffmpeg", "-v", "error", "-i", path, "-map", "0:a", "-c", "copy", "-f", "md5", "-"))
+}
