@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"filippo.io/age"
+	"filippo.io/age/plugin"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/seal"
@@ -24,6 +26,8 @@ var (
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrChanged means the original changed while it was being read.
 	ErrChanged = errors.New("file changed while it was being imported")
+	// ErrNoOwner refuses an import into a dual-control store without an owner.
+	ErrNoOwner = errors.New("the clip needs an owner")
 )
 
 // DuplicateError refuses a file whose content is already in the store.
@@ -55,6 +59,14 @@ type ImportOptions struct {
 	RecordedAt time.Time // zero: from the container, else the file's mtime
 	// Progress is called with bytes read; Probed once ffprobe has run.
 	Progress func(int64)
+	// Owner is the registered person who recorded the clip. A
+	// dual-control store requires one: the clip's key is split between
+	// them and the DPOs.
+	Owner string
+	// Consent is the patient's decision, if known at import.
+	Consent *ConsentRecord
+	// PluginUI serves age plugin recipients of owners and DPOs.
+	PluginUI *plugin.ClientUI
 }
 
 // Import seals one recording into the store in a single streaming pass:
@@ -79,18 +91,47 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	if err != nil {
 		return nil, &InputError{path, err}
 	}
+	if opts.Consent != nil {
+		if err := opts.Consent.Check(true); err != nil {
+			return nil, err
+		}
+		c := *opts.Consent
+		c.RecordedBy, c.RecordedAt = "", ""
+		opts.Consent = &c
+	}
 	l, _, err := s.ReadLedger()
 	if err != nil {
 		return nil, err
 	}
-	recips, recipStrs, err := s.Recipients(l)
-	if err != nil {
-		return nil, err
-	}
-
+	st := Replay(l)
 	idb := make([]byte, 6)
 	rand.Read(idb)
 	id := hex.EncodeToString(idb)
+
+	var (
+		recips    []age.Recipient
+		recipStrs []string
+		shares    []Share
+		keyFiles  []*Sealing
+	)
+	if opts.Owner != "" {
+		if u := st.Users[opts.Owner]; u == nil || !u.Active {
+			return nil, fmt.Errorf("%w: owner %q is not a registered person (see custody user list)", ErrUnknownPerson, opts.Owner)
+		}
+	}
+	if st.Policy.DualControl {
+		if opts.Owner == "" {
+			return nil, fmt.Errorf("%w: this store is under dual control: name the person who recorded the clip with --owner", ErrNoOwner)
+		}
+		var k *clipKey
+		k, shares, keyFiles, err = s.dualSeal(ctx, st, id, opts.Owner, opts.PluginUI)
+		if err != nil {
+			return nil, err
+		}
+		recips, recipStrs = []age.Recipient{k.id.Recipient()}, []string{k.id.Recipient().String()}
+	} else if recips, recipStrs, err = s.Recipients(l); err != nil {
+		return nil, err
+	}
 	stagePath := filepath.Join(s.Dir, StagingDir, id+stagingSuffix)
 	stage, err := os.OpenFile(stagePath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -105,6 +146,7 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	defer func() {
 		if !committed {
 			os.Remove(stagePath)
+			discardAll(keyFiles)
 		}
 		stage.Close()
 	}()
@@ -135,6 +177,7 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 			CipherSHA256: sealed.Cipher.SHA256, CipherSize: sealed.Cipher.Size},
 		Filename: filepath.Base(path), Media: info, Device: opts.Device, Wearer: opts.Wearer,
 		Location: opts.Location, Note: opts.Note, Recipients: recipStrs,
+		Owner: opts.Owner, Consent: opts.Consent, Shares: shares,
 	}
 	switch {
 	case !opts.RecordedAt.IsZero():
@@ -155,6 +198,11 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 		if dup := st.BySHA256(p.Object.SHA256); dup != nil {
 			return &InputError{path, &DuplicateError{Path: path, Existing: dup.ID, SHA256: dup.Object.SHA256}}
 		}
+		if p.Owner != "" {
+			if u := st.Users[p.Owner]; u == nil || !u.Active {
+				return fmt.Errorf("%w: owner %q was removed during the import", ErrUnknownPerson, p.Owner)
+			}
+		}
 		if _, err := tx.Append(manifest.Entry{Action: "import", Clip: id, Payload: payload}); err != nil {
 			return err
 		}
@@ -169,6 +217,9 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 			return err
 		}
 		if err := syncDir(filepath.Join(s.Dir, ObjectsDir)); err != nil {
+			return err
+		}
+		if err := s.publishKeys(keyFiles...); err != nil {
 			return err
 		}
 		clip = Replay(tx.Ledger).Clips[id]

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"filippo.io/age"
 	"github.com/custody-evidence/custody/manifest"
@@ -30,6 +31,16 @@ type OpenOptions struct {
 	Reason     string
 	Out        string
 	Progress   func(int64)
+	// As is the person opening. A dual-control original needs it (the
+	// owner, holding an approved request); in any store it makes the
+	// access entry signed by the person instead of the station.
+	As *Person
+	// Request names the approved request to use; empty picks the only
+	// approved request of As for the clip.
+	Request string
+	// Now is the policy clock for grant expiry. It can only make expiry
+	// stricter: the later of Now and the store's clock is used.
+	Now time.Time
 }
 
 // ObjectPath returns where an object's sealed file is: objects/, or staging/
@@ -50,10 +61,7 @@ func (s *Store) ObjectPath(o Object) (string, error) {
 // the ledger. The access is ledgered before any plaintext is written; a
 // failed hash check is ledgered too and the output is discarded.
 func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Clip, error) {
-	if opts.Reason == "" {
-		return nil, ErrNoReason
-	}
-	if s.signer == nil {
+	if opts.As == nil && s.signer == nil {
 		return nil, ErrLocked
 	}
 	if _, err := os.Lstat(opts.Out); err == nil {
@@ -65,9 +73,36 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 	if err != nil {
 		return nil, err
 	}
-	clip, err := Replay(l).Find(id)
+	st := Replay(l)
+	clip, err := st.Find(id)
 	if err != nil {
 		return nil, err
+	}
+	if clip.Status == StatusPurged {
+		return nil, fmt.Errorf("%w: clip %s was purged (%s, %s); only its hashes remain in the ledger", ErrPurged, clip.ID, clip.Purge.Reason, clip.Purge.PolicyTime)
+	}
+	ids := opts.Identities
+	var req *Request
+	if clip.DualControl() {
+		if opts.As == nil {
+			return nil, fmt.Errorf("%w: clip %s is under dual control: open it with the owner's SSH key (-i) and an approved request", ErrNotApproved, clip.ID)
+		}
+		if req, err = st.usableGrant(clip, opts.As, opts.Request, laterOf(s.Now(), opts.Now)); err != nil {
+			return nil, err
+		}
+		key, err := s.unlockDual(clip, opts.As, req)
+		if err != nil {
+			return nil, err
+		}
+		ids = []age.Identity{key}
+		if opts.Reason == "" {
+			opts.Reason = req.Reason + " (incident " + req.Incident + ")"
+		}
+	} else if len(ids) == 0 && opts.As != nil {
+		ids = opts.As.Identities
+	}
+	if opts.Reason == "" {
+		return nil, ErrNoReason
 	}
 	path, err := s.ObjectPath(clip.Object)
 	if err != nil {
@@ -79,14 +114,17 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 	}
 	defer src.Close()
 	// Unwrap the file key first, so that a wrong key is refused before
-	// anything is logged as an access.
+	// anything is logged as an access (or a grant consumed).
 	hdr, err := age.ExtractHeader(src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, clip.Object.Path, err)
 	}
-	if _, err := age.DecryptHeader(hdr, opts.Identities...); err != nil {
+	if _, err := age.DecryptHeader(hdr, ids...); err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
+			if clip.DualControl() {
+				return nil, fmt.Errorf("%w: the recombined key does not open clip %s", ErrCorrupt, clip.ID)
+			}
 			return nil, ErrAccessDenied
 		}
 		return nil, err
@@ -96,10 +134,28 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 	}
 
 	access := func(ctx context.Context, action, outcome string) error {
-		payload, _ := json.Marshal(AccessPayload{Reason: opts.Reason, Identity: opts.Identity, Output: filepath.Base(opts.Out), Outcome: outcome})
-		return s.Update(ctx, func(tx *Tx) error {
-			_, err := tx.Append(manifest.Entry{Action: action, Clip: clip.ID, Payload: payload})
-			return err
+		p := AccessPayload{Reason: opts.Reason, Identity: opts.Identity, Output: filepath.Base(opts.Out), Outcome: outcome}
+		if req != nil && action == "access" {
+			p.Request, p.Grant = req.ID, req.Grant.ID
+		}
+		payload, _ := json.Marshal(p)
+		return s.UpdateAs(ctx, opts.As, func(tx *Tx) error {
+			if req != nil && action == "access" {
+				// Another open may have used the grant meanwhile.
+				st := Replay(tx.Ledger)
+				if _, err := st.usableGrant(st.Clips[clip.ID], opts.As, req.ID, laterOf(s.Now(), opts.Now)); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Append(manifest.Entry{Action: action, Clip: clip.ID, Payload: payload}); err != nil {
+				return err
+			}
+			if req != nil && action == "access" {
+				// The grant is consumed: destroy its file now.
+				_, err := s.sweepDead(Replay(tx.Ledger))
+				return err
+			}
+			return nil
 		})
 	}
 	if err := access(ctx, "access", ""); err != nil {
@@ -121,7 +177,7 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 	if err := tmp.Chmod(0o600); err != nil {
 		return nil, err
 	}
-	_, err = seal.Open(ctx, tmp, src, opts.Identities, clip.Object.SHA256, opts.Progress)
+	_, err = seal.Open(ctx, tmp, src, ids, clip.Object.SHA256, opts.Progress)
 	if err != nil {
 		if errors.Is(err, seal.ErrHashMismatch) {
 			// Record the failure with a fresh context: it must be logged

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
+	"github.com/custody-evidence/custody/seal"
+	"golang.org/x/crypto/ssh"
 )
 
 // Object is one sealed file as the ledger records it.
@@ -32,6 +35,14 @@ type ImportPayload struct {
 	Location         string      `json:"location,omitempty"`
 	Note             string      `json:"note,omitempty"`
 	Recipients       []string    `json:"recipients"`
+	// Owner is the registered person who recorded the clip; in a
+	// dual-control store only they may request to open it.
+	Owner string `json:"owner,omitempty"`
+	// Consent is the patient's consent decision recorded at import.
+	Consent *ConsentRecord `json:"consent,omitempty"`
+	// Shares hold the halves of a dual-control clip's key (see
+	// dualcontrol.go); Recipients is then the clip's own key.
+	Shares []Share `json:"shares,omitempty"`
 }
 
 // AccessPayload is the payload of "access" and "access.denied" entries.
@@ -40,6 +51,10 @@ type AccessPayload struct {
 	Identity string `json:"identity,omitempty"` // which key opened it
 	Output   string `json:"output,omitempty"`
 	Outcome  string `json:"outcome,omitempty"`
+	// Request is the approved request a dual-control open used; its grant
+	// is consumed (and its file destroyed) by the open.
+	Request string `json:"request,omitempty"`
+	Grant   string `json:"grant,omitempty"` // grant object id
 }
 
 // objectsOf lists the sealed objects an entry registers.
@@ -48,7 +63,11 @@ func objectsOf(rec *manifest.Record) []Object {
 	case "import":
 		var p ImportPayload
 		if rec.Payload(&p) == nil {
-			return []Object{p.Object}
+			out := []Object{p.Object}
+			for _, sh := range p.Shares {
+				out = append(out, sh.Object)
+			}
+			return out
 		}
 	case "redact":
 		var p DerivePayload
@@ -70,15 +89,25 @@ var (
 	objectHandlers = map[string]func(rec *manifest.Record) []Object{}
 )
 
-// Event is one line of a clip's custody timeline.
+// Event is one line of a clip's custody timeline, or of the store's log.
 type Event struct {
 	Seq     uint64 `json:"seq"`
 	Time    string `json:"time"`
 	Actor   string `json:"actor"`
 	Key     string `json:"key"`
 	Action  string `json:"action"`
+	Clip    string `json:"clip,omitempty"`
 	Summary string `json:"summary"`
 }
+
+// Clip statuses. Replay gives sealed, held or purged; StatusAt also gives
+// expired, which depends on the time.
+const (
+	StatusSealed  = "sealed"  // live, within retention
+	StatusHeld    = "held"    // on hold for an incident: never purged while held
+	StatusExpired = "expired" // past retention, or consent declined/withdrawn: the next purge removes it
+	StatusPurged  = "purged"  // removed; its hashes stay in the ledger's tombstone
+)
 
 // Clip is a recording in the store, as the ledger describes it.
 type Clip struct {
@@ -94,6 +123,17 @@ type Clip struct {
 	ImportedAt  string         `json:"imported_at"`
 	ImportedBy  string         `json:"imported_by"`
 	Timeline    []Event        `json:"timeline"`
+
+	// ExpiresAt is recorded_at plus the retention in force (RFC 3339).
+	ExpiresAt string `json:"expires_at,omitempty"`
+	// Holds are the clip's active holds; a derivative shares its parent's.
+	Holds []Hold `json:"holds,omitempty"`
+	// ConsentHistory is every consent decision, oldest first.
+	ConsentHistory []ConsentRecord `json:"consent_history,omitempty"`
+	// Purge is the tombstone of a purged clip.
+	Purge *PurgePayload `json:"purge,omitempty"`
+
+	objects []string // ids of the live sealed objects that belong to the clip
 }
 
 // State is the store's content derived by replaying the ledger.
@@ -101,73 +141,165 @@ type State struct {
 	Clips   map[string]*Clip
 	Order   []string          // clip ids in import order
 	Objects map[string]Object // every live sealed object by id
+
+	// Governance.
+	Station  ssh.PublicKey
+	Policy   Policy
+	Users    map[string]*User    // by name, including removed people
+	Requests map[string]*Request // by request id
+	// Dead are objects a tombstone, a consumed or expired grant or a
+	// re-sealing retired: their files must not exist (purge and recovery
+	// remove any that a crash left behind).
+	Dead map[string]Object
+	// Events is every ledger entry, summarised, in order.
+	Events []Event
+	// Anomalies are entries that break a governance rule (see custody log).
+	Anomalies []Anomaly
 }
 
 // Replay derives the state from a ledger.
 func Replay(l *manifest.Ledger) *State {
-	st := &State{Clips: map[string]*Clip{}, Objects: map[string]Object{}}
+	st := &State{Clips: map[string]*Clip{}, Objects: map[string]Object{}, Policy: genesisPolicy(l),
+		Users: map[string]*User{}, Requests: map[string]*Request{}, Dead: map[string]Object{}}
+	if g, err := l.Genesis(); err == nil {
+		st.Station, _ = seal.ParsePublicKey(g.StationKey)
+	}
 	for _, rec := range l.Records {
 		e := &rec.Entry
-		ev := Event{Seq: e.Seq, Time: e.Time, Actor: e.Actor.Name, Key: e.Actor.Key, Action: e.Action}
-		switch e.Action {
-		case "import":
-			var p ImportPayload
-			if rec.Payload(&p) != nil {
-				continue
-			}
-			c := &Clip{ImportPayload: p, ID: e.Clip, Kind: "original", Status: "sealed", ImportedAt: e.Time, ImportedBy: e.Actor.Name}
-			ev.Summary = fmt.Sprintf("imported %s (%d bytes, sha256 %s)", p.Filename, p.Object.Size, p.Object.SHA256)
+		ev := Event{Seq: e.Seq, Time: e.Time, Actor: e.Actor.Name, Key: e.Actor.Key, Action: e.Action, Clip: e.Clip}
+		st.replayOne(rec, &ev)
+		if ev.Summary == "" {
+			ev.Summary = e.Action
+		}
+		st.Events = append(st.Events, ev)
+	}
+	st.finish()
+	return st
+}
+
+// replayOne applies one entry; it sets evp.Summary for the store's log.
+func (st *State) replayOne(rec *manifest.Record, evp *Event) {
+	e := &rec.Entry
+	ev := *evp
+	defer func() { evp.Summary = ev.Summary }()
+	switch e.Action {
+	case "genesis":
+		ev.Summary = "store created"
+		if st.Policy.DualControl {
+			ev.Summary += " (dual control)"
+		}
+	case "import":
+		var p ImportPayload
+		if rec.Payload(&p) != nil {
+			return
+		}
+		c := &Clip{ImportPayload: p, ID: e.Clip, Kind: "original", Status: StatusSealed, ImportedAt: e.Time, ImportedBy: e.Actor.Name}
+		ev.Summary = fmt.Sprintf("imported %s (%d bytes, sha256 %s)", p.Filename, p.Object.Size, p.Object.SHA256)
+		if p.Owner != "" {
+			ev.Summary += ", owner " + p.Owner
+		}
+		if p.Consent != nil {
+			ev.Summary += ", consent " + p.Consent.State
+			cr := *p.Consent
+			cr.RecordedBy, cr.RecordedAt = e.Actor.Name, e.Time
+			c.ConsentHistory = append(c.ConsentHistory, cr)
+		}
+		c.Timeline = append(c.Timeline, ev)
+		st.Clips[c.ID] = c
+		st.Order = append(st.Order, c.ID)
+		st.Objects[p.Object.ID] = p.Object
+		c.objects = append(c.objects, p.Object.ID)
+		for _, sh := range p.Shares {
+			st.Objects[sh.Object.ID] = sh.Object
+			c.objects = append(c.objects, sh.Object.ID)
+		}
+	case "access", "access.denied":
+		c := st.Clips[e.Clip]
+		if c == nil {
+			return
+		}
+		var p AccessPayload
+		rec.Payload(&p)
+		verb := "opened"
+		if e.Action == "access.denied" {
+			verb = "open failed (" + p.Outcome + ")"
+		}
+		ev.Summary = fmt.Sprintf("%s by %s: %s", verb, e.Actor.Name, p.Reason)
+		if p.Request != "" {
+			ev.Summary += " (request " + p.Request + ")"
+		}
+		c.Timeline = append(c.Timeline, ev)
+		st.replayAccess(rec, c, &p)
+	case "redact":
+		var p DerivePayload
+		if rec.Payload(&p) != nil {
+			return
+		}
+		parent := st.Clips[p.Parent]
+		c := &Clip{ID: e.Clip, Kind: "redacted", Status: StatusSealed, Parent: p.Parent, Derivation: &p, ImportedAt: e.Time, ImportedBy: e.Actor.Name}
+		c.Object, c.Media, c.Filename = p.Object, p.Media, p.Filename
+		if parent != nil {
+			c.RecordedAt, c.RecordedAtSource, c.Device, c.Wearer, c.Location = parent.RecordedAt, parent.RecordedAtSource, parent.Device, parent.Wearer, parent.Location
+			parent.Derivatives = append(parent.Derivatives, c.ID)
+			pev := ev
+			pev.Summary = fmt.Sprintf("redacted by %s as clip %s (%s)", e.Actor.Name, c.ID, p.Summary())
+			parent.Timeline = append(parent.Timeline, pev)
+		}
+		ev.Summary = fmt.Sprintf("made from clip %s: %s", p.Parent, p.Summary())
+		c.Timeline = append(c.Timeline, ev)
+		st.Clips[c.ID] = c
+		st.Order = append(st.Order, c.ID)
+		for _, o := range append([]Object{p.Object}, p.Review...) {
+			st.Objects[o.ID] = o
+			c.objects = append(c.objects, o.ID)
+		}
+	default:
+		if h, ok := actionHandlers[e.Action]; ok {
+			h(st, rec, &ev)
+			return
+		}
+		if c := st.Clips[e.Clip]; c != nil && e.Clip != "" {
+			ev.Summary = e.Action
 			c.Timeline = append(c.Timeline, ev)
-			st.Clips[c.ID] = c
-			st.Order = append(st.Order, c.ID)
-			st.Objects[p.Object.ID] = p.Object
-		case "access", "access.denied":
-			c := st.Clips[e.Clip]
-			if c == nil {
-				continue
-			}
-			var p AccessPayload
-			rec.Payload(&p)
-			verb := "opened"
-			if e.Action == "access.denied" {
-				verb = "open failed (" + p.Outcome + ")"
-			}
-			ev.Summary = fmt.Sprintf("%s by %s: %s", verb, e.Actor.Name, p.Reason)
-			c.Timeline = append(c.Timeline, ev)
-		case "redact":
-			var p DerivePayload
-			if rec.Payload(&p) != nil {
-				continue
-			}
-			parent := st.Clips[p.Parent]
-			c := &Clip{ID: e.Clip, Kind: "redacted", Status: "sealed", Parent: p.Parent, Derivation: &p, ImportedAt: e.Time, ImportedBy: e.Actor.Name}
-			c.Object, c.Media, c.Filename = p.Object, p.Media, p.Filename
-			if parent != nil {
-				c.RecordedAt, c.RecordedAtSource, c.Device, c.Wearer, c.Location = parent.RecordedAt, parent.RecordedAtSource, parent.Device, parent.Wearer, parent.Location
-				parent.Derivatives = append(parent.Derivatives, c.ID)
-				pev := ev
-				pev.Summary = fmt.Sprintf("redacted by %s as clip %s (%s)", e.Actor.Name, c.ID, p.Summary())
-				parent.Timeline = append(parent.Timeline, pev)
-			}
-			ev.Summary = fmt.Sprintf("made from clip %s: %s", p.Parent, p.Summary())
-			c.Timeline = append(c.Timeline, ev)
-			st.Clips[c.ID] = c
-			st.Order = append(st.Order, c.ID)
-			for _, o := range append([]Object{p.Object}, p.Review...) {
-				st.Objects[o.ID] = o
-			}
-		default:
-			if h, ok := actionHandlers[e.Action]; ok {
-				h(st, rec, &ev)
-				continue
-			}
-			if c := st.Clips[e.Clip]; c != nil && e.Clip != "" {
-				ev.Summary = e.Action
-				c.Timeline = append(c.Timeline, ev)
-			}
 		}
 	}
-	return st
+}
+
+// finish derives what depends on the whole ledger: statuses, expiry
+// under the policy now in force, and derivatives' inherited holds.
+func (st *State) finish() {
+	for _, id := range st.Order {
+		c := st.Clips[id]
+		root := st.Root(c)
+		if t, err := time.Parse(time.RFC3339Nano, root.RecordedAt); err == nil {
+			c.ExpiresAt = t.Add(st.Policy.Retention.D()).UTC().Format(time.RFC3339)
+		}
+		switch {
+		case c.Purge != nil || root.Purge != nil:
+			c.Status = StatusPurged
+		case len(root.Holds) > 0:
+			c.Status = StatusHeld
+		default:
+			c.Status = StatusSealed
+		}
+		if c != root {
+			c.Holds = root.Holds
+			c.ConsentHistory = root.ConsentHistory
+			c.Owner = root.Owner
+		}
+	}
+}
+
+// Root is the original a clip was derived from (itself for an original).
+func (st *State) Root(c *Clip) *Clip {
+	for i := 0; c.Parent != "" && i < 16; i++ {
+		p := st.Clips[c.Parent]
+		if p == nil {
+			break
+		}
+		c = p
+	}
+	return c
 }
 
 var (
@@ -205,7 +337,7 @@ func (st *State) Find(id string) (*Clip, error) {
 // BySHA256 finds a live clip whose plaintext has that hash.
 func (st *State) BySHA256(sum string) *Clip {
 	for _, id := range st.Order {
-		if c := st.Clips[id]; c.Object.SHA256 == sum && c.Status != "purged" {
+		if c := st.Clips[id]; c.Object.SHA256 == sum && c.Status != StatusPurged {
 			return c
 		}
 	}

@@ -69,19 +69,36 @@ type Store struct {
 
 // InitOptions configures a new store.
 type InitOptions struct {
-	Recipients []string // age recipient strings; at least one
-	Passphrase []byte   // protects the station key
-	WorkFactor int      // scrypt log2 cost; 0 means seal.DefaultWorkFactor
+	// Recipients are age recipient strings; at least one, unless
+	// DualControl, where they only receive derived material (redacted
+	// versions and review files), never originals.
+	Recipients []string
+	Passphrase []byte // protects the station key
+	WorkFactor int    // scrypt log2 cost; 0 means seal.DefaultWorkFactor
 	Actor      string
 	Now        func() time.Time
+	// DualControl makes a store where no single key opens an original:
+	// each import needs an owner, and its key is split between the owner
+	// and the DPOs (see dualcontrol.go).
+	DualControl bool
+	// Policy is the initial governance policy; nil means DefaultPolicy.
+	Policy *Policy
 }
 
 // Init creates a store in dir (which must be absent or empty): the station
 // key, the genesis entry and the first checkpoint. custody.json is written
 // last, so an interrupted init leaves no directory that Open accepts.
 func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
-	if len(opts.Recipients) == 0 {
+	if len(opts.Recipients) == 0 && !opts.DualControl {
 		return nil, errors.New("a store needs at least one recipient")
+	}
+	policy := DefaultPolicy()
+	if opts.Policy != nil {
+		policy = *opts.Policy
+	}
+	policy.DualControl = opts.DualControl
+	if err := policy.Validate(); err != nil {
+		return nil, err
 	}
 	for _, r := range opts.Recipients {
 		if _, err := seal.ParseRecipient(r, nil); err != nil && !isPlugin(r) {
@@ -93,7 +110,11 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	for _, d := range []string{dir, filepath.Join(dir, ObjectsDir), filepath.Join(dir, StagingDir)} {
+	dirs := []string{dir, filepath.Join(dir, ObjectsDir), filepath.Join(dir, StagingDir)}
+	if opts.DualControl {
+		dirs = append(dirs, filepath.Join(dir, KeysDir))
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
@@ -125,7 +146,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	}
 	l := &manifest.Ledger{}
 	l, _, _ = manifest.Parse(bytes.NewReader(nil))
-	payload, _ := json.Marshal(manifest.GenesisPayload{Store: s.Config.ID, StationKey: seal.AuthorizedKey(signer.PublicKey()), Recipients: opts.Recipients})
+	payload, _ := json.Marshal(manifest.GenesisPayload{Store: s.Config.ID, StationKey: seal.AuthorizedKey(signer.PublicKey()), Recipients: opts.Recipients, Policy: policy})
 	rec, err := l.Next(manifest.Entry{Actor: manifest.Actor{Name: s.actorName()}, Action: "genesis", Payload: payload}, s.Now(), signer)
 	if err != nil {
 		return nil, err
@@ -136,7 +157,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	if err := l.Add(rec); err != nil {
 		return nil, err
 	}
-	if err := s.writeCheckpoint(l); err != nil {
+	if err := s.writeCheckpoint(l, signer); err != nil {
 		return nil, err
 	}
 	cfg, _ := json.MarshalIndent(s.Config, "", "  ")
@@ -246,14 +267,36 @@ type Tx struct {
 	Ledger  *manifest.Ledger
 	lf      *os.File // ledger, opened for append
 	changed bool
+	as      *Person // the person acting, or nil for the station operator
+	user    *User
 }
 
 // Update runs fn in a write transaction and writes a checkpoint if fn
-// appended anything.
+// appended anything. The station key must be unlocked: its entries are
+// made by the station operator.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.signer == nil {
 		return ErrLocked
 	}
+	return s.update(ctx, nil, fn)
+}
+
+// UpdateAs runs fn in a write transaction on behalf of a registered person
+// (nil: the station operator, as Update). Entries are signed by the
+// person's key and name them as actor; the station countersigns only if it
+// is unlocked, so people act without the station passphrase. The
+// checkpoint is then signed by the person, a key the ledger authorises.
+func (s *Store) UpdateAs(ctx context.Context, as *Person, fn func(tx *Tx) error) error {
+	if as == nil {
+		return s.Update(ctx, fn)
+	}
+	if as.Signer == nil {
+		return fmt.Errorf("%w: no signing key given (use -i with your SSH key)", ErrUnknownPerson)
+	}
+	return s.update(ctx, as, fn)
+}
+
+func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) error {
 	lock, err := os.OpenFile(filepath.Join(s.Dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -272,33 +315,64 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("%w: %v (run custody verify)", ErrCorrupt, err)
 	}
 	tx := &Tx{s: s, Ledger: l, lf: lf}
+	if as != nil {
+		u := Replay(l).UserByKey(as.Fingerprint())
+		if u == nil {
+			return fmt.Errorf("%w: key %s is not registered in this store (see custody user list)", ErrUnknownPerson, as.Fingerprint())
+		}
+		tx.as, tx.user = as, u
+	}
 	if err := tx.recover(torn); err != nil {
 		return fmt.Errorf("recovering from an interrupted write: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		if tx.changed {
 			// Whatever fn appended is durable and must be covered.
-			if cerr := s.writeCheckpoint(l); cerr != nil {
+			if cerr := s.writeCheckpoint(l, tx.checkpointSigner()); cerr != nil {
 				return errors.Join(err, cerr)
 			}
 		}
 		return err
 	}
 	if tx.changed || !s.checkpointCurrent(l) {
-		return s.writeCheckpoint(l)
+		return s.writeCheckpoint(l, tx.checkpointSigner())
 	}
 	return nil
 }
 
+// checkpointSigner is the station if unlocked, else the acting person.
+func (tx *Tx) checkpointSigner() seal.Signer {
+	if tx.s.signer != nil || tx.as == nil {
+		return tx.s.signer
+	}
+	return tx.as.Signer
+}
+
+// User is the registered person acting in this transaction, or nil when
+// the station operator acts.
+func (tx *Tx) User() *User { return tx.user }
+
 // Append signs e as the station (and any extra signers) and makes it
 // durable before returning.
 func (tx *Tx) Append(e manifest.Entry, extra ...seal.Signer) (*manifest.Record, error) {
+	// A person acting with their own key signs first and is the actor; the
+	// station countersigns when it is unlocked.
+	signers := append([]seal.Signer{}, extra...)
+	if len(extra) == 0 && tx.as != nil {
+		signers = append(signers, tx.as.Signer)
+		if e.Actor.Name == "" {
+			e.Actor.Name = tx.user.Name
+		}
+	}
+	if tx.s.signer != nil {
+		signers = append(signers, tx.s.signer)
+	}
+	if len(signers) == 0 {
+		return nil, ErrLocked
+	}
 	if e.Actor.Name == "" {
 		e.Actor.Name = tx.s.actorName()
 	}
-	// A person acting with their own key signs first and is the actor; the
-	// station countersigns every entry.
-	signers := append(append([]seal.Signer{}, extra...), tx.s.signer)
 	rec, err := tx.Ledger.Next(e, tx.s.Now(), signers...)
 	if err != nil {
 		return nil, err
@@ -326,8 +400,8 @@ func (s *Store) checkpointCurrent(l *manifest.Ledger) bool {
 	return err == nil && c.Size == l.Len()
 }
 
-func (s *Store) writeCheckpoint(l *manifest.Ledger) error {
-	c, err := manifest.NewCheckpoint(l, s.Origin(), l.Len(), s.Now(), s.signer)
+func (s *Store) writeCheckpoint(l *manifest.Ledger, signer seal.Signer) error {
+	c, err := manifest.NewCheckpoint(l, s.Origin(), l.Len(), s.Now(), signer)
 	if err != nil {
 		return err
 	}
@@ -345,6 +419,7 @@ type RecoverPayload struct {
 	TornTailSHA256 string   `json:"torn_tail_sha256,omitempty"`
 	Published      []string `json:"published,omitempty"` // committed imports moved into place
 	Discarded      []string `json:"discarded,omitempty"` // uncommitted staging files removed
+	Swept          []string `json:"swept,omitempty"`     // files of purged or retired objects removed
 }
 
 // recover repairs what an interrupted writer left: a torn ledger tail is
@@ -365,6 +440,9 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 		p.TornTailBytes, p.TornTailSHA256 = len(torn.Bytes), hex.EncodeToString(h[:])
 	}
 	committed := committedObjects(tx.Ledger)
+	// Dead objects (purged, consumed grants, retired shares) are committed
+	// too, but must never be moved back into place.
+	st := Replay(tx.Ledger)
 	staging := filepath.Join(tx.s.Dir, StagingDir)
 	ents, err := os.ReadDir(staging)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -382,8 +460,18 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 			continue
 		}
 		id := strings.TrimSuffix(name, stagingSuffix)
+		if _, dead := st.Dead[id]; dead {
+			os.Remove(path)
+			f.Close()
+			p.Swept = append(p.Swept, name)
+			continue
+		}
 		if o, ok := committed[id]; ok && strings.HasSuffix(name, stagingSuffix) {
 			if _, err := os.Stat(filepath.Join(tx.s.Dir, o)); errors.Is(err, fs.ErrNotExist) {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(tx.s.Dir, o)), 0o700); err != nil {
+					f.Close()
+					return err
+				}
 				if err := os.Rename(path, filepath.Join(tx.s.Dir, o)); err != nil {
 					f.Close()
 					return err
@@ -397,15 +485,23 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 		f.Close()
 		p.Discarded = append(p.Discarded, name)
 	}
-	if len(p.Published) > 0 || len(p.Discarded) > 0 {
+	swept, err := tx.s.sweepDead(st)
+	p.Swept = append(p.Swept, swept...)
+	if err != nil {
+		return err
+	}
+	if len(p.Published) > 0 || len(p.Discarded) > 0 || len(p.Swept) > 0 {
 		if err := syncDir(staging); err != nil {
 			return err
 		}
 		if err := syncDir(filepath.Join(tx.s.Dir, ObjectsDir)); err != nil {
 			return err
 		}
+		if err := syncDir(filepath.Join(tx.s.Dir, KeysDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
-	if torn == nil && len(p.Published) == 0 && len(p.Discarded) == 0 {
+	if torn == nil && len(p.Published) == 0 && len(p.Discarded) == 0 && len(p.Swept) == 0 {
 		return nil
 	}
 	payload, _ := json.Marshal(p)

@@ -1,0 +1,844 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/plugin"
+	"github.com/custody-evidence/custody/manifest"
+	"github.com/custody-evidence/custody/seal"
+)
+
+// Dual control. In a store made with --dual-control, each original is
+// sealed to a fresh X25519 identity of its own (the clip key), and that
+// key is never stored whole. Its text form is split with XOR into two
+// random-looking halves:
+//
+//   - the owner share, sealed to the owner (the person who recorded it);
+//   - the DPO share, sealed to every DPO except the owner.
+//
+// Stock age with either person's key decrypts at most one share, which is
+// indistinguishable from random bytes, and can decrypt no original. To
+// open, the owner files a signed request; a DPO's signed approval unwraps
+// the DPO share and re-seals it to the requester as a grant bound to that
+// request id, clip, requester and expiry. open unwraps the grant and the
+// owner share with the owner's key, recombines the clip key in memory,
+// ledgers the access (consuming the grant and destroying its file), then
+// decrypts and checks the hash. Purge destroys the shares: without them the
+// sealed bytes, wherever copies went, cannot be opened (crypto-shredding).
+
+// KeysDir holds sealed key shares and grants.
+const KeysDir = "keys"
+
+var (
+	// ErrNotDualControl means the operation needs a dual-control store.
+	ErrNotDualControl = errors.New("this store is not under dual control")
+	// ErrNotOwner refuses a request by anyone but the clip's owner.
+	ErrNotOwner = errors.New("refused: only the clip's owner may request to open it")
+	// ErrSelfApproval refuses a DPO approving their own request.
+	ErrSelfApproval = errors.New("refused: a request cannot be approved by the person who made it")
+	// ErrNoRequest means there is no such request.
+	ErrNoRequest = errors.New("no such request")
+	// ErrWrongClip refuses an approval or grant used for another clip.
+	ErrWrongClip = errors.New("refused: the request is for another clip")
+	// ErrReplay refuses an approval or grant that was already used.
+	ErrReplay = errors.New("refused: already used")
+	// ErrExpired refuses an expired request or approval.
+	ErrExpired = errors.New("refused: expired")
+	// ErrNotApproved means there is no usable approval.
+	ErrNotApproved = errors.New("refused: no approved request")
+	// ErrNoDPO means a dual-control import has no DPO to hold the share.
+	ErrNoDPO = errors.New("no DPO can hold the clip's key share")
+)
+
+// Share kinds.
+const (
+	ShareOwner = "owner"
+	ShareDPO   = "dpo"
+)
+
+// Share is one half of a dual-control clip's key, sealed to its holders.
+type Share struct {
+	Kind    string   `json:"kind"`    // owner or dpo
+	Holders []string `json:"holders"` // names of the people it is sealed to
+	Object  Object   `json:"object"`
+}
+
+// sharePlain is what a share file decrypts to.
+type sharePlain struct {
+	V     int    `json:"v"`
+	Store string `json:"store"`
+	Clip  string `json:"clip"`
+	Kind  string `json:"kind"`
+	Share string `json:"share"` // base64 XOR half
+}
+
+// grantPlain is what a grant file decrypts to: the DPO share, bound.
+type grantPlain struct {
+	V         int    `json:"v"`
+	Store     string `json:"store"`
+	Clip      string `json:"clip"`
+	Request   string `json:"request"`
+	Requester string `json:"requester"` // key fingerprint
+	Expires   string `json:"expires"`
+	Share     string `json:"share"`
+}
+
+// Request is a request to open a dual-control original.
+type Request struct {
+	ID           string  `json:"id"`
+	Clip         string  `json:"clip"`
+	Requester    string  `json:"requester"`
+	RequesterKey string  `json:"requester_key"`
+	Reason       string  `json:"reason"`
+	Incident     string  `json:"incident"`
+	At           string  `json:"at"`
+	ExpiresAt    string  `json:"expires_at"` // unapproved requests lapse
+	Status       string  `json:"status"`     // pending, approved, opened (StatusAt adds expired)
+	ApprovedBy   string  `json:"approved_by,omitempty"`
+	ApprovedKey  string  `json:"approved_key,omitempty"`
+	ApprovedAt   string  `json:"approved_at,omitempty"`
+	GrantExpires string  `json:"grant_expires,omitempty"`
+	Grant        *Object `json:"grant,omitempty"`
+	OpenedAt     string  `json:"opened_at,omitempty"`
+	Seq          uint64  `json:"seq"`
+}
+
+// Request statuses.
+const (
+	RequestPending  = "pending"
+	RequestApproved = "approved"
+	RequestOpened   = "opened"
+	RequestExpired  = "expired"  // time-dependent: see StatusAt
+	RequestShredded = "shredded" // grant destroyed unused (expired, or the clip purged)
+)
+
+// StatusAt is the request's status at now: a pending request or an unused
+// approval past its expiry is expired.
+func (r *Request) StatusAt(now time.Time) string {
+	switch r.Status {
+	case RequestPending:
+		if t, err := time.Parse(time.RFC3339Nano, r.ExpiresAt); err == nil && !now.Before(t) {
+			return RequestExpired
+		}
+	case RequestApproved:
+		if t, err := time.Parse(time.RFC3339Nano, r.GrantExpires); err == nil && !now.Before(t) {
+			return RequestExpired
+		}
+	}
+	return r.Status
+}
+
+// RequestPayload is the payload of a "request" entry.
+type RequestPayload struct {
+	ID        string `json:"id"`
+	Reason    string `json:"reason"`
+	Incident  string `json:"incident"`
+	ExpiresAt string `json:"expires_at"`
+	Statement
+}
+
+// ApprovePayload is the payload of an "approve" entry.
+type ApprovePayload struct {
+	Request   string `json:"request"`
+	Requester string `json:"requester"` // key fingerprint the grant is sealed to
+	Grant     Object `json:"grant"`
+	ExpiresAt string `json:"expires_at"`
+	Note      string `json:"note,omitempty"`
+	Statement
+}
+
+// ShredPayload is the payload of a "grant.shred" entry: an unused grant
+// destroyed because it expired or its clip was purged.
+type ShredPayload struct {
+	Request    string `json:"request"`
+	Grant      Object `json:"grant"`
+	Why        string `json:"why"`
+	PolicyTime string `json:"policy_time"`
+}
+
+// RewrapPayload is the payload of a "keys.rewrap" entry: DPO shares
+// re-sealed because the set of DPOs changed.
+type RewrapPayload struct {
+	Reason string        `json:"reason"`
+	Shares []RewrapShare `json:"shares"`
+}
+
+// RewrapShare replaces one clip's DPO share.
+type RewrapShare struct {
+	Clip string `json:"clip"`
+	Old  string `json:"old"` // object id retired
+	New  Share  `json:"new"`
+}
+
+// clipKey is a fresh clip identity split into two shares.
+type clipKey struct {
+	id           *age.X25519Identity
+	owner, other []byte
+}
+
+func newClipKey() (*clipKey, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, err
+	}
+	secret := []byte(id.String())
+	owner := make([]byte, len(secret))
+	if _, err := rand.Read(owner); err != nil {
+		return nil, err
+	}
+	other := xorBytes(secret, owner)
+	clear(secret)
+	return &clipKey{id: id, owner: owner, other: other}, nil
+}
+
+func xorBytes(a, b []byte) []byte {
+	out := make([]byte, len(a))
+	for i := range a {
+		out[i] = a[i] ^ b[i]
+	}
+	return out
+}
+
+// recombine rebuilds the clip identity from its two halves.
+func recombine(a, b []byte) (*age.X25519Identity, error) {
+	if len(a) != len(b) || len(a) == 0 {
+		return nil, fmt.Errorf("%w: key shares do not match", ErrCorrupt)
+	}
+	secret := xorBytes(a, b)
+	defer clear(secret)
+	id, err := age.ParseX25519Identity(string(secret))
+	if err != nil {
+		return nil, fmt.Errorf("%w: key shares do not combine into a key (they belong to different clips)", ErrAccessDenied)
+	}
+	return id, nil
+}
+
+// stageSmall seals a small plaintext into staging for a later publish to
+// keys/<id>.age.
+func (s *Store) stageSmall(ctx context.Context, plain []byte, recips []age.Recipient) (*Sealing, error) {
+	id := "k" + newID(6)
+	path := filepath.Join(s.Dir, StagingDir, id+stagingSuffix)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if !tryFlock(f) {
+		f.Close()
+		return nil, fmt.Errorf("could not lock staging file %s", path)
+	}
+	sg := &Sealing{path: path, f: f}
+	sealed, err := seal.Seal(ctx, f, bytes.NewReader(plain), recips, nil)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		sg.Discard()
+		return nil, err
+	}
+	sg.Object = Object{ID: id, Path: KeysDir + "/" + id + ".age", CipherSHA256: sealed.Cipher.SHA256, CipherSize: sealed.Cipher.Size}
+	return sg, nil
+}
+
+// publishKeys moves committed key files into keys/.
+func (s *Store) publishKeys(sgs ...*Sealing) error {
+	if len(sgs) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Join(s.Dir, KeysDir), 0o700); err != nil {
+		return err
+	}
+	for _, sg := range sgs {
+		if err := os.Rename(sg.path, filepath.Join(s.Dir, filepath.FromSlash(sg.Object.Path))); err != nil {
+			return err
+		}
+		sg.f.Close()
+		sg.f = nil
+	}
+	if err := syncDir(filepath.Join(s.Dir, StagingDir)); err != nil {
+		return err
+	}
+	return syncDir(filepath.Join(s.Dir, KeysDir))
+}
+
+func discardAll(sgs []*Sealing) {
+	for _, sg := range sgs {
+		if sg != nil {
+			sg.Discard()
+		}
+	}
+}
+
+// recipientsOf parses the age recipients of people.
+func recipientsOf(users []*User, ui *plugin.ClientUI) ([]age.Recipient, []string, error) {
+	var recs []age.Recipient
+	var names []string
+	for _, u := range users {
+		r, err := seal.ParseRecipient(u.Recipient, ui)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s's recipient: %w", u.Name, err)
+		}
+		recs = append(recs, r)
+		names = append(names, u.Name)
+	}
+	return recs, names, nil
+}
+
+func (s *Store) shareBytes(clip, kind string, half []byte) []byte {
+	b, _ := json.Marshal(sharePlain{V: 1, Store: s.Config.ID, Clip: clip, Kind: kind, Share: base64.StdEncoding.EncodeToString(half)})
+	return b
+}
+
+// dualSeal prepares a dual-control import: the clip key and its two
+// sealed shares, staged. The caller seals the original to the returned
+// recipient and commits the shares with the import entry.
+func (s *Store) dualSeal(ctx context.Context, st *State, clipID, owner string, ui *plugin.ClientUI) (*clipKey, []Share, []*Sealing, error) {
+	u := st.Users[owner]
+	if u == nil || !u.Active {
+		return nil, nil, nil, fmt.Errorf("%w: owner %q is not a registered person (see custody user list)", ErrUnknownPerson, owner)
+	}
+	dpos := st.activeDPOs(owner)
+	if len(dpos) == 0 {
+		return nil, nil, nil, fmt.Errorf("%w: register a DPO other than %s first (custody user add --role dpo)", ErrNoDPO, owner)
+	}
+	k, err := newClipKey()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ownerRecs, ownerNames, err := recipientsOf([]*User{u}, ui)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dpoRecs, dpoNames, err := recipientsOf(dpos, ui)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	osg, err := s.stageSmall(ctx, s.shareBytes(clipID, ShareOwner, k.owner), ownerRecs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dsg, err := s.stageSmall(ctx, s.shareBytes(clipID, ShareDPO, k.other), dpoRecs)
+	if err != nil {
+		osg.Discard()
+		return nil, nil, nil, err
+	}
+	shares := []Share{{Kind: ShareOwner, Holders: ownerNames, Object: osg.Object}, {Kind: ShareDPO, Holders: dpoNames, Object: dsg.Object}}
+	return k, shares, []*Sealing{osg, dsg}, nil
+}
+
+// openSmall decrypts a small sealed key file with ids.
+func (s *Store) openSmall(o Object, ids []age.Identity) ([]byte, error) {
+	path, err := s.ObjectPath(o)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := seal.HashReader(context.Background(), f, nil)
+	if err != nil {
+		return nil, err
+	}
+	if d.SHA256 != o.CipherSHA256 {
+		return nil, fmt.Errorf("%w: %s was modified (run custody verify)", ErrCorrupt, o.Path)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	r, err := age.Decrypt(f, ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, ErrAccessDenied
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, o.Path, err)
+	}
+	return io.ReadAll(io.LimitReader(r, 1<<16))
+}
+
+// openShare decrypts and checks a share of clip.
+func (s *Store) openShare(c *Clip, kind string, ids []age.Identity) ([]byte, error) {
+	sh := c.share(kind)
+	if sh == nil {
+		return nil, fmt.Errorf("%w: clip %s has no %s share", ErrCorrupt, c.ID, kind)
+	}
+	b, err := s.openSmall(sh.Object, ids)
+	if err != nil {
+		if errors.Is(err, ErrAccessDenied) {
+			return nil, fmt.Errorf("%w: your key cannot unwrap the %s share of clip %s (it is sealed to %s)", ErrAccessDenied, kind, c.ID, strings.Join(sh.Holders, ", "))
+		}
+		return nil, err
+	}
+	var p sharePlain
+	if err := json.Unmarshal(b, &p); err != nil || p.Store != s.Config.ID || p.Clip != c.ID || p.Kind != kind {
+		return nil, fmt.Errorf("%w: the %s share file of clip %s belongs elsewhere", ErrCorrupt, kind, c.ID)
+	}
+	half, err := base64.StdEncoding.DecodeString(p.Share)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s share of clip %s: %v", ErrCorrupt, kind, c.ID, err)
+	}
+	return half, nil
+}
+
+func (c *Clip) share(kind string) *Share {
+	for i := range c.Shares {
+		if c.Shares[i].Kind == kind {
+			return &c.Shares[i]
+		}
+	}
+	return nil
+}
+
+// DualControl reports whether the clip's original is under dual control.
+func (c *Clip) DualControl() bool { return len(c.Shares) > 0 }
+
+// RequestOptions describes a request to open a clip.
+type RequestOptions struct {
+	Reason   string
+	Incident string
+}
+
+// Request files a signed request to open a dual-control original. Only the
+// clip's owner may.
+func (s *Store) Request(ctx context.Context, as *Person, clip string, opts RequestOptions) (*Request, error) {
+	if as == nil {
+		return nil, fmt.Errorf("%w: a request is signed by the person making it (use -i with your key)", ErrUnknownPerson)
+	}
+	if strings.TrimSpace(opts.Reason) == "" || strings.TrimSpace(opts.Incident) == "" {
+		return nil, fmt.Errorf("%w: a request needs a reason and an incident reference", ErrNoReason)
+	}
+	var out *Request
+	err := s.UpdateAs(ctx, as, func(tx *Tx) error {
+		st := Replay(tx.Ledger)
+		if !st.Policy.DualControl {
+			return fmt.Errorf("%w: open the clip directly with a recipient key", ErrNotDualControl)
+		}
+		c, err := st.Find(clip)
+		if err != nil {
+			return err
+		}
+		if c.Purge != nil || c.Status == StatusPurged {
+			return fmt.Errorf("%w: %s", ErrPurged, c.ID)
+		}
+		if !c.DualControl() {
+			return fmt.Errorf("%w: clip %s is not under dual control (a %s version): open it with a recipient key", ErrNotDualControl, c.ID, c.Kind)
+		}
+		u := tx.User()
+		if c.Owner != u.Name {
+			return fmt.Errorf("%w: clip %s belongs to %s, not %s", ErrNotOwner, c.ID, c.Owner, u.Name)
+		}
+		p := RequestPayload{ID: newID(6), Reason: strings.TrimSpace(opts.Reason), Incident: strings.TrimSpace(opts.Incident),
+			ExpiresAt: s.Now().Add(st.Policy.RequestValidity.D()).UTC().Format(time.RFC3339)}
+		if p.Statement, err = tx.state("request", []string{"request " + p.ID, "clip " + c.ID, "sha256 " + c.Object.SHA256,
+			"incident " + p.Incident, "reason " + p.Reason, "expires " + p.ExpiresAt}); err != nil {
+			return err
+		}
+		if _, err := tx.appendJSON("request", c.ID, p); err != nil {
+			return err
+		}
+		out = Replay(tx.Ledger).Requests[p.ID]
+		return nil
+	})
+	return out, err
+}
+
+// ApproveOptions qualifies an approval.
+type ApproveOptions struct {
+	// Clip, if set, is the clip the DPO means to approve: a request for
+	// any other clip is refused.
+	Clip string
+	// Valid shortens the grant's life below the policy's grant validity.
+	Valid time.Duration
+	Note  string
+	// Now is the policy clock (zero: the store's clock). It can only make
+	// expiry stricter: the later of Now and the store's clock is used.
+	Now      time.Time
+	PluginUI *plugin.ClientUI
+}
+
+// Approve approves a request: it checks the approver is a DPO other than
+// the requester, unwraps the DPO share with the approver's key, and
+// re-seals it to the requester as a one-time grant bound to the request,
+// clip, requester and expiry. The approval is signed and ledgered.
+func (s *Store) Approve(ctx context.Context, as *Person, requestID string, opts ApproveOptions) (*Request, error) {
+	if as == nil {
+		return nil, fmt.Errorf("%w: an approval is signed by a DPO (use -i with a DPO's key)", ErrNotDPO)
+	}
+	var out *Request
+	var staged *Sealing
+	committed := false
+	defer func() {
+		if staged != nil && !committed {
+			staged.Discard()
+		}
+	}()
+	err := s.UpdateAs(ctx, as, func(tx *Tx) error {
+		st := Replay(tx.Ledger)
+		u := tx.User()
+		if !st.Policy.DualControl {
+			return ErrNotDualControl
+		}
+		if u.Role != RoleDPO {
+			return fmt.Errorf("%w: %s is a %s; only a DPO may approve", ErrNotDPO, u.Name, u.Role)
+		}
+		r := st.Requests[strings.TrimSpace(requestID)]
+		if r == nil {
+			return fmt.Errorf("%w: %q (see custody log)", ErrNoRequest, requestID)
+		}
+		if opts.Clip != "" {
+			c, err := st.Find(opts.Clip)
+			if err != nil {
+				return err
+			}
+			if c.ID != r.Clip {
+				return fmt.Errorf("%w: request %s is for clip %s, not %s", ErrWrongClip, r.ID, r.Clip, c.ID)
+			}
+		}
+		if u.Fingerprint == r.RequesterKey || u.Name == r.Requester {
+			return fmt.Errorf("%w: %s made request %s", ErrSelfApproval, u.Name, r.ID)
+		}
+		now := laterOf(s.Now(), opts.Now)
+		switch r.StatusAt(now) {
+		case RequestPending:
+		case RequestExpired:
+			return fmt.Errorf("%w: request %s lapsed unapproved at %s; the owner must ask again", ErrExpired, r.ID, r.ExpiresAt)
+		default:
+			return fmt.Errorf("%w: request %s is already %s (approved by %s at %s)", ErrReplay, r.ID, r.Status, r.ApprovedBy, r.ApprovedAt)
+		}
+		c := st.Clips[r.Clip]
+		if c == nil || c.Status == StatusPurged {
+			return fmt.Errorf("%w: %s", ErrPurged, r.Clip)
+		}
+		requester := st.Users[r.Requester]
+		if requester == nil || !requester.Active || requester.Fingerprint != r.RequesterKey {
+			return fmt.Errorf("%w: %s is no longer registered with the key that made request %s", ErrUnknownPerson, r.Requester, r.ID)
+		}
+		half, err := s.openShare(c, ShareDPO, as.Identities)
+		if err != nil {
+			return err
+		}
+		valid := st.Policy.GrantValidity.D()
+		if opts.Valid > 0 && opts.Valid < valid {
+			valid = opts.Valid
+		}
+		expires := s.Now().Add(valid).UTC().Format(time.RFC3339)
+		gp, _ := json.Marshal(grantPlain{V: 1, Store: s.Config.ID, Clip: c.ID, Request: r.ID, Requester: r.RequesterKey, Expires: expires, Share: base64.StdEncoding.EncodeToString(half)})
+		clear(half)
+		recs, _, err := recipientsOf([]*User{requester}, opts.PluginUI)
+		if err != nil {
+			return err
+		}
+		staged, err = s.stageSmall(ctx, gp, recs)
+		clear(gp)
+		if err != nil {
+			return err
+		}
+		p := ApprovePayload{Request: r.ID, Requester: r.RequesterKey, Grant: staged.Object, ExpiresAt: expires, Note: opts.Note}
+		if p.Statement, err = tx.state("approve", []string{"request " + r.ID, "clip " + c.ID, "sha256 " + c.Object.SHA256,
+			"requester " + r.Requester + " " + r.RequesterKey, "incident " + r.Incident, "reason " + r.Reason,
+			"grant-sha256 " + staged.Object.CipherSHA256, "expires " + expires}); err != nil {
+			return err
+		}
+		if _, err := tx.appendJSON("approve", c.ID, p); err != nil {
+			return err
+		}
+		committed = true
+		if err := s.publishKeys(staged); err != nil {
+			return err
+		}
+		out = Replay(tx.Ledger).Requests[r.ID]
+		return nil
+	})
+	return out, err
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// usableGrant finds the approved request that lets as open c.
+func (st *State) usableGrant(c *Clip, as *Person, requestID string, now time.Time) (*Request, error) {
+	fp := as.Fingerprint()
+	if requestID == "" {
+		var cands []*Request
+		var latest *Request
+		for _, r := range st.requestList() {
+			if r.Clip == c.ID && r.RequesterKey == fp {
+				latest = r
+				if r.StatusAt(now) == RequestApproved {
+					cands = append(cands, r)
+				}
+			}
+		}
+		switch {
+		case len(cands) == 1:
+			return cands[0], nil
+		case len(cands) > 1:
+			return nil, fmt.Errorf("%w: several approved requests for clip %s; name one with --request", ErrNotApproved, c.ID)
+		case latest == nil:
+			return nil, fmt.Errorf("%w: clip %s is under dual control: file `custody request` and have a DPO approve it", ErrNotApproved, c.ID)
+		}
+		requestID = latest.ID // say what became of the latest one
+	}
+	r := st.Requests[requestID]
+	if r == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoRequest, requestID)
+	}
+	if r.Clip != c.ID {
+		return nil, fmt.Errorf("%w: request %s is for clip %s, not %s", ErrWrongClip, r.ID, r.Clip, c.ID)
+	}
+	if r.RequesterKey != fp {
+		return nil, fmt.Errorf("%w: request %s was made by %s, not by this key", ErrNotApproved, r.ID, r.Requester)
+	}
+	switch r.StatusAt(now) {
+	case RequestApproved:
+		return r, nil
+	case RequestPending:
+		return nil, fmt.Errorf("%w: request %s is still waiting for a DPO's approval", ErrNotApproved, r.ID)
+	case RequestOpened:
+		return nil, fmt.Errorf("%w: the approval of request %s was used at %s; approvals are one-time", ErrReplay, r.ID, r.OpenedAt)
+	case RequestShredded:
+		return nil, fmt.Errorf("%w: the approval of request %s was destroyed unused", ErrExpired, r.ID)
+	default:
+		return nil, fmt.Errorf("%w: the approval of request %s expired at %s; request again", ErrExpired, r.ID, r.GrantExpires)
+	}
+}
+
+// unlockDual recombines a dual-control clip's key for as, under request r.
+func (s *Store) unlockDual(c *Clip, as *Person, r *Request) (*age.X25519Identity, error) {
+	b, err := s.openSmall(*r.Grant, as.Identities)
+	if err != nil {
+		if errors.Is(err, ErrAccessDenied) {
+			return nil, fmt.Errorf("%w: your key cannot unwrap the grant of request %s", ErrAccessDenied, r.ID)
+		}
+		return nil, err
+	}
+	var g grantPlain
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("%w: grant of request %s: %v", ErrCorrupt, r.ID, err)
+	}
+	clear(b)
+	if g.Store != s.Config.ID || g.Clip != c.ID || g.Request != r.ID || g.Requester != as.Fingerprint() || g.Expires != r.GrantExpires {
+		return nil, fmt.Errorf("%w: the grant file of request %s is bound to another request, clip or person", ErrReplay, r.ID)
+	}
+	other, err := base64.StdEncoding.DecodeString(g.Share)
+	if err != nil {
+		return nil, fmt.Errorf("%w: grant of request %s: %v", ErrCorrupt, r.ID, err)
+	}
+	defer clear(other)
+	own, err := s.openShare(c, ShareOwner, as.Identities)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(own)
+	return recombine(own, other)
+}
+
+// rewrap re-seals every live dual-control clip's DPO share to dpos, the
+// new set of DPOs (less each clip's owner). It unwraps with the acting
+// DPO's identities and returns the staged shares and the entry payload.
+func (tx *Tx) prepareRewrap(ctx context.Context, st *State, dpos []*User, ui *plugin.ClientUI, reason string) (*RewrapPayload, []*Sealing, error) {
+	var sgs []*Sealing
+	p := &RewrapPayload{Reason: reason}
+	for _, id := range st.Order {
+		c := st.Clips[id]
+		if !c.DualControl() || c.Purge != nil {
+			continue
+		}
+		old := c.share(ShareDPO)
+		if tx.as == nil {
+			discardAll(sgs)
+			return nil, nil, fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the DPO shares; a DPO must do it (-i)", ErrNotDPO)
+		}
+		half, err := tx.s.openShare(c, ShareDPO, tx.as.Identities)
+		if err != nil {
+			discardAll(sgs)
+			return nil, nil, err
+		}
+		var holders []*User
+		for _, u := range dpos {
+			if u.Name != c.Owner {
+				holders = append(holders, u)
+			}
+		}
+		if len(holders) == 0 {
+			discardAll(sgs)
+			return nil, nil, fmt.Errorf("%w: clip %s would have no DPO other than its owner %s", ErrNoDPO, c.ID, c.Owner)
+		}
+		recs, names, err := recipientsOf(holders, ui)
+		if err != nil {
+			discardAll(sgs)
+			return nil, nil, err
+		}
+		sg, err := tx.s.stageSmall(ctx, tx.s.shareBytes(c.ID, ShareDPO, half), recs)
+		clear(half)
+		if err != nil {
+			discardAll(sgs)
+			return nil, nil, err
+		}
+		sgs = append(sgs, sg)
+		p.Shares = append(p.Shares, RewrapShare{Clip: c.ID, Old: old.Object.ID, New: Share{Kind: ShareDPO, Holders: names, Object: sg.Object}})
+	}
+	return p, sgs, nil
+}
+
+// commitRewrap appends the keys.rewrap entry, publishes the new shares and
+// removes the old ones.
+func (tx *Tx) commitRewrap(p *RewrapPayload, sgs []*Sealing) error {
+	if p == nil || len(p.Shares) == 0 {
+		return nil
+	}
+	if _, err := tx.appendJSON("keys.rewrap", "", p); err != nil {
+		discardAll(sgs)
+		return err
+	}
+	if err := tx.s.publishKeys(sgs...); err != nil {
+		return err
+	}
+	_, err := tx.s.sweepDead(Replay(tx.Ledger))
+	return err
+}
+
+func init() {
+	objectHandlers["approve"] = func(rec *manifest.Record) []Object {
+		var p ApprovePayload
+		if rec.Payload(&p) != nil {
+			return nil
+		}
+		return []Object{p.Grant}
+	}
+	objectHandlers["keys.rewrap"] = func(rec *manifest.Record) []Object {
+		var p RewrapPayload
+		if rec.Payload(&p) != nil {
+			return nil
+		}
+		var out []Object
+		for _, sh := range p.Shares {
+			out = append(out, sh.New.Object)
+		}
+		return out
+	}
+	actionHandlers["request"] = func(st *State, rec *manifest.Record, ev *Event) {
+		var p RequestPayload
+		c := st.Clips[rec.Entry.Clip]
+		if rec.Payload(&p) != nil || c == nil {
+			return
+		}
+		r := &Request{ID: p.ID, Clip: c.ID, Requester: rec.Entry.Actor.Name, RequesterKey: rec.Entry.Actor.Key, Reason: p.Reason,
+			Incident: p.Incident, At: rec.Entry.Time, ExpiresAt: p.ExpiresAt, Status: RequestPending, Seq: rec.Entry.Seq}
+		st.Requests[r.ID] = r
+		ev.Summary = fmt.Sprintf("request %s by %s to open (incident %s): %s", r.ID, r.Requester, r.Incident, r.Reason)
+		c.Timeline = append(c.Timeline, *ev)
+		if r.Requester != c.Owner {
+			st.flag(rec, "request-by-non-owner", "%s requested clip %s, which belongs to %s", r.Requester, c.ID, c.Owner)
+		}
+		st.checkBurst(rec)
+	}
+	actionHandlers["approve"] = func(st *State, rec *manifest.Record, ev *Event) {
+		var p ApprovePayload
+		c := st.Clips[rec.Entry.Clip]
+		if rec.Payload(&p) != nil || c == nil {
+			return
+		}
+		r := st.Requests[p.Request]
+		ev.Summary = fmt.Sprintf("request %s approved by %s, grant valid until %s", p.Request, rec.Entry.Actor.Name, p.ExpiresAt)
+		c.Timeline = append(c.Timeline, *ev)
+		st.Objects[p.Grant.ID] = p.Grant
+		switch u := st.userByKey(rec.Entry.Actor.Key); {
+		case r == nil:
+			st.flag(rec, "approval-without-request", "%s approved request %s, which does not exist", rec.Entry.Actor.Name, p.Request)
+			return
+		case r.Clip != c.ID:
+			st.flag(rec, "approval-wrong-clip", "approval of request %s names clip %s; the request is for %s", r.ID, c.ID, r.Clip)
+		case u == nil || u.Role != RoleDPO:
+			st.flag(rec, "approval-by-non-dpo", "request %s was approved by %s, who is not a DPO", r.ID, rec.Entry.Actor.Name)
+		case rec.Entry.Actor.Key == r.RequesterKey:
+			st.flag(rec, "self-approval", "%s approved their own request %s", rec.Entry.Actor.Name, r.ID)
+		case r.Status != RequestPending:
+			st.flag(rec, "approval-replayed", "request %s was approved again (it was %s)", r.ID, r.Status)
+		}
+		g := p.Grant
+		r.Status, r.ApprovedBy, r.ApprovedKey, r.ApprovedAt, r.GrantExpires, r.Grant = RequestApproved, rec.Entry.Actor.Name, rec.Entry.Actor.Key, rec.Entry.Time, p.ExpiresAt, &g
+	}
+	actionHandlers["grant.shred"] = func(st *State, rec *manifest.Record, ev *Event) {
+		var p ShredPayload
+		if rec.Payload(&p) != nil {
+			return
+		}
+		if r := st.Requests[p.Request]; r != nil && r.Status == RequestApproved {
+			r.Status = RequestShredded
+		}
+		delete(st.Objects, p.Grant.ID)
+		st.Dead[p.Grant.ID] = p.Grant
+		ev.Summary = fmt.Sprintf("unused grant of request %s destroyed (%s)", p.Request, p.Why)
+		if c := st.Clips[rec.Entry.Clip]; c != nil {
+			c.Timeline = append(c.Timeline, *ev)
+		}
+	}
+	actionHandlers["keys.rewrap"] = func(st *State, rec *manifest.Record, ev *Event) {
+		var p RewrapPayload
+		if rec.Payload(&p) != nil {
+			return
+		}
+		for _, rs := range p.Shares {
+			c := st.Clips[rs.Clip]
+			if c == nil {
+				continue
+			}
+			for i := range c.Shares {
+				if c.Shares[i].Object.ID == rs.Old {
+					if o, ok := st.Objects[rs.Old]; ok {
+						st.Dead[rs.Old] = o
+					}
+					delete(st.Objects, rs.Old)
+					c.Shares[i] = rs.New
+					st.Objects[rs.New.Object.ID] = rs.New.Object
+					c.objects = append(c.objects, rs.New.Object.ID)
+				}
+			}
+		}
+		ev.Summary = fmt.Sprintf("DPO key shares of %d clip(s) re-sealed: %s", len(p.Shares), p.Reason)
+	}
+}
+
+// replayAccess consumes the grant an open used and flags an open of a
+// dual-control original that no approved request covers.
+func (st *State) replayAccess(rec *manifest.Record, c *Clip, p *AccessPayload) {
+	if !c.DualControl() || rec.Entry.Action != "access" {
+		return
+	}
+	r := st.Requests[p.Request]
+	at := rec.Entry.When()
+	switch {
+	case r == nil:
+		st.flag(rec, "open-outside-request", "%s opened dual-control clip %s without an approved request", rec.Entry.Actor.Name, c.ID)
+		return
+	case r.Clip != c.ID || r.RequesterKey != rec.Entry.Actor.Key:
+		st.flag(rec, "open-outside-request", "%s opened clip %s under request %s, which is for clip %s by %s", rec.Entry.Actor.Name, c.ID, r.ID, r.Clip, r.Requester)
+	case r.StatusAt(at) != RequestApproved:
+		st.flag(rec, "open-outside-request", "%s opened clip %s under request %s, which was %s at the time", rec.Entry.Actor.Name, c.ID, r.ID, r.StatusAt(at))
+	}
+	if r.Grant != nil {
+		if o, ok := st.Objects[r.Grant.ID]; ok {
+			st.Dead[o.ID] = o
+			delete(st.Objects, o.ID)
+		}
+	}
+	r.Status, r.OpenedAt = RequestOpened, rec.Entry.Time
+}
