@@ -718,7 +718,7 @@ func (tx *Tx) commitRewrap(p *RewrapPayload, sgs []*Sealing) error {
 func init() {
 	objectHandlers["approve"] = func(rec *manifest.Record) []Object {
 		var p ApprovePayload
-		if rec.Payload(&p) != nil {
+		if rec.Payload(&p) != nil || p.Grant.ID == "" {
 			return nil
 		}
 		return []Object{p.Grant}
@@ -759,7 +759,9 @@ func init() {
 		r := st.Requests[p.Request]
 		ev.Summary = fmt.Sprintf("request %s approved by %s, grant valid until %s", p.Request, rec.Entry.Actor.Name, p.ExpiresAt)
 		c.Timeline = append(c.Timeline, *ev)
-		st.Objects[p.Grant.ID] = p.Grant
+		if p.Grant.ID != "" && p.Grant.Path == KeysDir+"/"+p.Grant.ID+".age" {
+			st.Objects[p.Grant.ID] = p.Grant
+		}
 		switch u := st.userByKey(rec.Entry.Actor.Key); {
 		case r == nil:
 			st.flag(rec, "approval-without-request", "%s approved request %s, which does not exist", rec.Entry.Actor.Name, p.Request)

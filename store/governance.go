@@ -296,6 +296,15 @@ func (st *State) Overlapping(from, to time.Time) []*Clip {
 	return out
 }
 
+// HoldIDs lists the ids of the clip's active holds.
+func (c *Clip) HoldIDs() []string {
+	var out []string
+	for _, h := range c.Holds {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
 func (c *Clip) holdFor(incident string) *Hold {
 	for i := range c.Holds {
 		if c.Holds[i].Incident == incident {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custody-evidence/custody/internal/testenv"
+	"github.com/custody-evidence/custody/seal"
 	"github.com/custody-evidence/custody/store"
 	"github.com/custody-evidence/custody/verify"
 	"golang.org/x/crypto/ssh"
@@ -175,4 +176,13 @@ func (f *fixture) files() []string {
 		return nil
 	})
 	return out
+}
+
+// decodeSig turns a ledger signature into the armored form ssh-keygen reads.
+func decodeSig(b64 string) (string, error) {
+	blob, err := seal.DecodeSig(b64)
+	if err != nil {
+		return "", err
+	}
+	return string(seal.ArmorSignature(blob)), nil
 }

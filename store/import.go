@@ -77,6 +77,14 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	if s.signer == nil {
 		return nil, ErrLocked
 	}
+	if opts.Consent != nil {
+		if err := opts.Consent.Check(true); err != nil {
+			return nil, err
+		}
+		c := *opts.Consent
+		c.RecordedBy, c.RecordedAt = "", ""
+		opts.Consent = &c
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, &InputError{path, err}
@@ -90,14 +98,6 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	info, err := media.Probe(ctx, path)
 	if err != nil {
 		return nil, &InputError{path, err}
-	}
-	if opts.Consent != nil {
-		if err := opts.Consent.Check(true); err != nil {
-			return nil, err
-		}
-		c := *opts.Consent
-		c.RecordedBy, c.RecordedAt = "", ""
-		opts.Consent = &c
 	}
 	l, _, err := s.ReadLedger()
 	if err != nil {
