@@ -224,3 +224,26 @@ func CheckIncident(s string) error {
 	}
 	return nil
 }
+
+// ReadStatement reads the signed statement of the bundle at path (a
+// directory or zip) without verifying anything: use it after verification.
+func ReadStatement(path string) (*Statement, []byte, error) {
+	r, err := Open(path, Limits{})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	f := r.Lookup(StatementFile)
+	if f == nil {
+		return nil, nil, fmt.Errorf("%w: %s has no %s", ErrMalformed, path, StatementFile)
+	}
+	body, err := r.ReadSmall(f, MaxStatementSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := ParseStatement(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, body, nil
+}

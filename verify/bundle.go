@@ -55,7 +55,7 @@ func Bundle(ctx context.Context, path string, opts BundleOptions) (*Report, erro
 	if opts.Checkpoint != nil {
 		var err error
 		if saved, savedKey, err = manifest.ParseCheckpoint(opts.Checkpoint); err != nil {
-			return nil, fmt.Errorf("the saved checkpoint given with --checkpoint: %w", err)
+			return nil, fmt.Errorf("the saved checkpoint given with --checkpoint is not usable: %v", err)
 		}
 	}
 	rd, err := bundle.Open(path, opts.Limits)
@@ -83,7 +83,7 @@ func Bundle(ctx context.Context, path string, opts BundleOptions) (*Report, erro
 		v.checkConsistency(saved, savedKey)
 	}
 	if len(v.r.Problems) == 0 && !v.r.Trusted && v.r.Signer != "" {
-		v.r.note("integrity checked, signer NOT trusted: the bundle is signed by %s. Compare this fingerprint with the sending station's out of band (in person or by phone), then verify again with --key STATION.pub", v.r.Signer)
+		v.r.note("no station key pinned: compare the signer's fingerprint %s with the sending station's out of band (in person or by phone), then verify again with --key STATION.pub", v.r.Signer)
 	}
 	if err := v.checkOriginals(ctx); err != nil {
 		return nil, err

@@ -90,17 +90,29 @@ func (f *Fixture) AddClip(t testing.TB, i int) {
 // parent, with a realistic redaction record.
 func (f *Fixture) Register(t testing.TB, parent, path string) *store.Clip {
 	t.Helper()
-	ctx := context.Background()
-	info, err := media.Probe(ctx, path)
-	check(t, err)
-	in, err := os.Open(path)
-	check(t, err)
-	defer in.Close()
-	sg, err := f.Store.SealStaged(ctx, in, nil)
-	check(t, err)
-	c, err := f.Store.AddDerivative(ctx, parent, sg, nil, store.DerivePayload{Media: info, Redaction: RedactionRecord()})
+	c, err := RegisterRedacted(context.Background(), f.Store, parent, path)
 	check(t, err)
 	return c
+}
+
+// RegisterRedacted seals a redacted file into s (which must be unlocked)
+// and registers it as a derivative of parent, the way the redaction
+// engine does, with the record RedactionRecord returns.
+func RegisterRedacted(ctx context.Context, s *store.Store, parent, path string) (*store.Clip, error) {
+	info, err := media.Probe(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	sg, err := s.SealStaged(ctx, in, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.AddDerivative(ctx, parent, sg, nil, store.DerivePayload{Media: info, Redaction: RedactionRecord()})
 }
 
 // RedactionRecord is what a redaction entry records: tool, detectors and
@@ -162,7 +174,12 @@ func (f *Fixture) Signer(t testing.TB) seal.Signer {
 // of freq Hz (so that each clip's content differs).
 func MakeClip(t testing.TB, out string, secs int, freq int) {
 	t.Helper()
-	run(t, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25",
+	check(t, MakeClipFile(out, secs, freq))
+}
+
+// MakeClipFile is MakeClip outside a test.
+func MakeClipFile(out string, secs int, freq int) error {
+	return run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25",
 		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d", freq), "-t", fmt.Sprint(secs),
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
 		"-metadata", "creation_time=2026-11-22T09:00:00Z", "-y", out)
@@ -172,18 +189,23 @@ func MakeClip(t testing.TB, out string, secs int, freq int) {
 // kept, as a playable MP4.
 func Blur(t testing.TB, in, out string) {
 	t.Helper()
-	run(t, "ffmpeg", "-v", "error", "-i", in, "-vf", "boxblur=8:2", "-c:v", "libx264", "-preset", "ultrafast",
+	check(t, BlurFile(in, out))
+}
+
+// BlurFile is Blur outside a test.
+func BlurFile(in, out string) error {
+	return run("ffmpeg", "-v", "error", "-i", in, "-vf", "boxblur=8:2", "-c:v", "libx264", "-preset", "ultrafast",
 		"-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart", "-y", out)
 }
 
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
+func run(name string, args ...string) error {
 	var stderr bytes.Buffer
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
+		return fmt.Errorf("%s %v: %v\n%s", name, args, err, stderr.String())
 	}
+	return nil
 }
 
 func check(t testing.TB, err error) {

@@ -32,7 +32,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("USER", "tester")
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withBundleCmds(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// mkclip NAME [SECONDS [SIZE]]: a real H.264+AAC clip made by ffmpeg.
 			"mkclip": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 1 {
@@ -98,6 +98,6 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Check(os.Truncate(p, n))
 			},
-		},
+		}),
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/custody-evidence/custody/bundle"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/seal"
@@ -58,7 +59,9 @@ func exitCode(err error) int {
 		errors.Is(err, seal.ErrHashMismatch),
 		errors.Is(err, store.ErrCorrupt),
 		errors.Is(err, manifest.ErrMalformed),
-		errors.Is(err, manifest.ErrBadCheckpoint):
+		errors.Is(err, manifest.ErrBadCheckpoint),
+		errors.Is(err, bundle.ErrBadReceipt),
+		errors.Is(err, store.ErrReceiptMismatch):
 		return ExitFailed
 	case errors.Is(err, store.ErrAccessDenied),
 		errors.Is(err, seal.ErrWrongPassphrase):
@@ -67,7 +70,10 @@ func exitCode(err error) int {
 		errors.Is(err, media.ErrNotMedia),
 		errors.Is(err, store.ErrEmpty),
 		errors.Is(err, store.ErrNotRegular),
-		errors.Is(err, store.ErrChanged):
+		errors.Is(err, store.ErrChanged),
+		errors.Is(err, bundle.ErrNotRedacted),
+		errors.Is(err, bundle.ErrPurged),
+		errors.Is(err, store.ErrDuplicateReceipt):
 		return ExitRefused
 	case isIncomplete(err):
 		return ExitIncomplete
