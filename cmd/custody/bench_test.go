@@ -30,9 +30,9 @@ func BenchmarkImport(b *testing.B) {
 	}
 	cache := filepath.Join(testenv.RepoRoot(), ".cache", "bench")
 	os.MkdirAll(cache, 0o755)
-	media := filepath.Join(cache, fmt.Sprintf("raw-%dMiB.mkv", sizeMB))
+	media := filepath.Join(cache, fmt.Sprintf("raw-%dMiB.nut", sizeMB))
 	if _, err := os.Stat(media); err != nil {
-		// Uncompressed video in Matroska: a real, probe-able recording of the
+		// Uncompressed video in NUT: a real, probe-able recording of the
 		// wanted size; sealing speed does not depend on the content.
 		frames := sizeMB * (1 << 20) / (1280 * 720 * 3)
 		out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
