@@ -38,7 +38,12 @@ type PurgePayload struct {
 
 // Due says whether a live original must go at now, and why. Holds are not
 // considered here.
-func (st *State) Due(c *Clip, now time.Time) (string, bool) {
+func (st *State) Due(c *Clip, now time.Time) (string, bool) { return c.DueAt(now) }
+
+// DueAt says whether the clip's recording must go at now under the
+// retention and consent rules, and why. Holds are not considered here; a
+// derivative answers for its original.
+func (c *Clip) DueAt(now time.Time) (string, bool) {
 	if cr := c.Consent(); cr.Refused() {
 		if cr.State == ConsentWithdrawn {
 			return PurgeConsentWithdrawn, true
@@ -53,11 +58,14 @@ func (st *State) Due(c *Clip, now time.Time) (string, bool) {
 
 // StatusAt is the clip's status at now: as Status, except that a sealed
 // clip that the next purge would remove is "expired".
-func (st *State) StatusAt(c *Clip, now time.Time) string {
+func (st *State) StatusAt(c *Clip, now time.Time) string { return c.StatusAt(now) }
+
+// StatusAt is the clip's status at now (see State.StatusAt).
+func (c *Clip) StatusAt(now time.Time) string {
 	if c.Status != StatusSealed {
 		return c.Status
 	}
-	if _, due := st.Due(st.Root(c), now); due {
+	if _, due := c.DueAt(now); due {
 		return StatusExpired
 	}
 	return c.Status

@@ -18,6 +18,7 @@ func newImportCmd(e *env) *cobra.Command {
 		f          storeFlags
 		opts       store.ImportOptions
 		recordedAt string
+		consent    store.ConsentRecord
 	)
 	cmd := &cobra.Command{
 		Use:   "import --store DIR FILE|DIR...",
@@ -32,7 +33,13 @@ Refused, with nothing written: files that are not video or audio, empty
 files, and files whose content is already in the store.
 
 --recorded-at defaults to the container's creation_time, else the file's
-modification time; the ledger records which source was used.`,
+modification time; the ledger records which source was used.
+
+--owner names the registered person who recorded the clip; a dual-control
+store requires it (only the owner may later request to open the clip).
+--consent records the patient's decision (given, declined or not-asked),
+with --consent-by and --consent-at; a declined clip is removed at the next
+purge unless held.`,
 		Example: `  custody import --store /srv/custody --device BWC-0042 --wearer "J. Smith" clip.mp4
   custody import --store /srv/custody --json /media/camera/DCIM/`,
 		Args: cobra.MinimumNArgs(1),
@@ -44,6 +51,22 @@ modification time; the ledger records which source was used.`,
 				}
 				opts.RecordedAt = t
 			}
+			if consent.State != "" {
+				if consent.At != "" {
+					t, err := time.Parse(time.RFC3339, consent.At)
+					if err != nil {
+						return usagef("--consent-at %q is not an RFC 3339 time", consent.At)
+					}
+					consent.At = t.UTC().Format(time.RFC3339)
+				}
+				if err := consent.Check(true); err != nil {
+					return usageErr(err)
+				}
+				opts.Consent = &consent
+			} else if consent.By != "" || consent.At != "" {
+				return usagef("--consent-by and --consent-at go with --consent")
+			}
+			opts.PluginUI = e.pluginUI()
 			files, err := expandInputs(args)
 			if err != nil {
 				return err
@@ -111,6 +134,10 @@ modification time; the ledger records which source was used.`,
 	fl.StringVar(&recordedAt, "recorded-at", "", "when the recording started (RFC 3339)")
 	fl.StringVar(&opts.Location, "location", "", "where it was recorded")
 	fl.StringVar(&opts.Note, "note", "", "free-text note for the ledger")
+	fl.StringVar(&opts.Owner, "owner", "", "registered person who recorded it (required under dual control)")
+	fl.StringVar(&consent.State, "consent", "", "patient's consent: given, declined or not-asked")
+	fl.StringVar(&consent.By, "consent-by", "", "who gave or refused consent")
+	fl.StringVar(&consent.At, "consent-at", "", "when consent was decided (RFC 3339)")
 	fl.BoolVar(&f.json, "json", false, "print the imported clip(s) as JSON")
 	return cmd
 }
@@ -177,5 +204,21 @@ func clipJSON(c *store.Clip) map[string]any {
 		"imported_by":        c.ImportedBy,
 		"media":              c.Media,
 		"timeline":           c.Timeline,
+		"kind":               c.Kind,
+		"parent":             c.Parent,
+		"owner":              c.Owner,
+		"dual_control":       c.DualControl(),
+		"expires_at":         c.ExpiresAt,
+		"holds":              nonNil(c.Holds),
+		"consent":            c.Consent(),
+		"consent_history":    nonNil(c.ConsentHistory),
+		"purge":              c.Purge,
 	}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

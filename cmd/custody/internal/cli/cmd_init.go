@@ -15,6 +15,8 @@ func newInitCmd(e *env) *cobra.Command {
 		recipients []string
 		recipFile  string
 		workFactor int
+		dual       bool
+		retention  string
 	)
 	cmd := &cobra.Command{
 		Use:   "init --store DIR --recipient KEY [--recipient KEY...] [--recipients-file FILE]",
@@ -25,10 +27,21 @@ Recipients are the people whose keys can open sealed originals: age X25519
 keys (age1...), SSH keys (ssh-ed25519, ssh-rsa), or age plugin recipients
 for hardware tokens. init also creates the station signing key (Ed25519),
 encrypted at rest with a passphrase using age's scrypt mode, and writes the
-genesis ledger entry and the first signed checkpoint.`,
+genesis ledger entry and the first signed checkpoint.
+
+With --dual-control no single key can open an original: each import needs
+--owner (a registered person), and the clip is sealed to a key of its own
+that is split between the owner and the DPOs; opening it takes the owner's
+request, a DPO's approval and the owner's key (see custody request,
+approve, open). Recipients are then optional and receive only derived
+material (redacted versions and review files).
+
+--retention sets the initial retention policy (default 48h after
+recording); afterwards only a DPO changes it (custody policy set).`,
 		Example: `  age-keygen -o dpo.key
   custody init --store /srv/custody --recipient "$(age-keygen -y dpo.key)"
-  custody init --store /srv/custody --recipients-file keys.txt --passphrase-file /etc/custody/pass`,
+  custody init --store /srv/custody --recipients-file keys.txt --passphrase-file /etc/custody/pass
+  custody init --store /srv/custody --dual-control --retention 48h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.dir == "" {
@@ -53,22 +66,35 @@ genesis ledger entry and the first signed checkpoint.`,
 				}
 				all = append(all, strs...)
 			}
-			if len(all) == 0 {
-				return usagef("a store needs at least one --recipient or --recipients-file")
+			if len(all) == 0 && !dual {
+				return usagef("a store needs at least one --recipient or --recipients-file (or --dual-control)")
+			}
+			var policy *store.Policy
+			if retention != "" {
+				d, err := store.ParseDuration(retention)
+				if err != nil || d <= 0 {
+					return usagef("--retention %q: give a positive duration like 48h or 3d", retention)
+				}
+				p := store.DefaultPolicy()
+				p.Retention = store.Duration(d)
+				policy = &p
 			}
 			pass, err := passphrase(f.passphraseFile, "Choose a passphrase for the station key:", true)
 			if err != nil {
 				return err
 			}
-			s, err := store.Init(cmd.Context(), f.dir, store.InitOptions{Recipients: all, Passphrase: pass, WorkFactor: workFactor, Actor: f.actorName()})
+			s, err := store.Init(cmd.Context(), f.dir, store.InitOptions{Recipients: all, Passphrase: pass, WorkFactor: workFactor, Actor: f.actorName(), DualControl: dual, Policy: policy})
 			if err != nil {
 				return err
 			}
 			fp := seal.Fingerprint(s.Signer().PublicKey())
 			if f.json {
-				return e.json(map[string]any{"store": s.Dir, "id": s.Config.ID, "station_key": seal.AuthorizedKey(s.Signer().PublicKey()), "fingerprint": fp, "recipients": all})
+				return e.json(map[string]any{"store": s.Dir, "id": s.Config.ID, "station_key": seal.AuthorizedKey(s.Signer().PublicKey()), "fingerprint": fp, "recipients": all, "dual_control": dual})
 			}
 			fmt.Fprintf(e.stdout, "created store %s\nstation key %s\n%d recipient(s)\n", s.Dir, fp, len(all))
+			if dual {
+				fmt.Fprintf(e.stdout, "dual control: register a DPO next (custody user add --role dpo); every import then needs --owner\n")
+			}
 			return nil
 		},
 	}
@@ -76,6 +102,8 @@ genesis ledger entry and the first signed checkpoint.`,
 	cmd.Flags().StringArrayVarP(&recipients, "recipient", "r", nil, "age, SSH or plugin recipient who can open originals (repeatable)")
 	cmd.Flags().StringVarP(&recipFile, "recipients-file", "R", "", "file with one recipient per line")
 	cmd.Flags().IntVar(&workFactor, "kdf-work-factor", seal.DefaultWorkFactor, "scrypt cost (log2) protecting the station key")
+	cmd.Flags().BoolVar(&dual, "dual-control", false, "no single key opens an original: the owner's key and a DPO's approval are both needed")
+	cmd.Flags().StringVar(&retention, "retention", "", "initial retention after recording (default 48h)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
 	return cmd
 }

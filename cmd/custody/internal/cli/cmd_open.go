@@ -13,6 +13,7 @@ func newOpenCmd(e *env) *cobra.Command {
 		identities []string
 		out        string
 		reason     string
+		request    string
 	)
 	cmd := &cobra.Command{
 		Use:   "open --store DIR CLIP -i IDENTITY -o OUT --reason TEXT",
@@ -25,21 +26,22 @@ plaintext is written. OUT must not exist.
 IDENTITY is an age identity file, an SSH private key, or an age plugin
 identity (hardware token). Sealed files also open with stock age:
   age -d -i IDENTITY STORE/objects/ID.age > clip.mp4
-but only custody records the access and checks the hash.`,
-		Example: `  custody open --store /srv/custody 3f5a9c0d12ab -i dpo.key -o clip.mp4 --reason "SAR 2026/114"`,
-		Args:    cobra.ExactArgs(1),
+but only custody records the access and checks the hash.
+
+In a dual-control store an original opens only for its owner, with a
+request a DPO approved (custody request, custody approve): -i is the
+owner's SSH key, which unwraps the owner's key share and the DPO's share
+the approval released; custody recombines the clip key in memory, records
+the access (using up the approval) and decrypts. No station passphrase is
+needed. --reason defaults to the request's.`,
+		Example: `  custody open --store /srv/custody 3f5a9c0d12ab -i dpo.key -o clip.mp4 --reason "SAR 2026/114"
+  custody open --store /srv/custody 3f5a9c0d12ab -i ~/.ssh/id_ed25519 -o clip.mp4 --request 9c1e2f3a4b5d`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usagef("-o OUT is required: custody writes plaintext only where you ask")
 			}
-			if reason == "" {
-				return usagef("--reason is required: every access is logged with why")
-			}
-			ids, label, err := loadIdentities(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openWritable(e)
+			s, err := f.open()
 			if err != nil {
 				return err
 			}
@@ -47,8 +49,30 @@ but only custody records the access and checks the hash.`,
 			if err != nil {
 				return err
 			}
-			prog, done := e.progress(c.Object.Size, "opening "+c.ID)
-			clip, err := s.OpenClip(cmd.Context(), c.ID, store.OpenOptions{Identities: ids, Identity: label, Reason: reason, Out: out, Progress: prog})
+			o := store.OpenOptions{Reason: reason, Out: out, Request: request}
+			if c.DualControl() {
+				if o.As, err = needPerson(e, identities, "opening a dual-control clip"); err != nil {
+					return err
+				}
+				now, _, err := policyNow()
+				if err != nil {
+					return err
+				}
+				o.Identity, o.Now = o.As.Label, now
+			} else {
+				if reason == "" {
+					return usagef("--reason is required: every access is logged with why")
+				}
+				if o.Identities, o.Identity, err = loadIdentities(e, identities); err != nil {
+					return err
+				}
+				if s, err = f.openWritable(e); err != nil {
+					return err
+				}
+			}
+			var done func()
+			o.Progress, done = e.progress(c.Object.Size, "opening "+c.ID)
+			clip, err := s.OpenClip(cmd.Context(), c.ID, o)
 			done()
 			if err != nil {
 				return err
@@ -64,6 +88,7 @@ but only custody records the access and checks the hash.`,
 	cmd.Flags().StringArrayVarP(&identities, "identity", "i", nil, "identity file (age, SSH or plugin); repeatable")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the plaintext (must not exist)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the clip is being opened (recorded in the ledger)")
+	cmd.Flags().StringVar(&request, "request", "", "dual control: the approved request to use (default: your only one for the clip)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -42,12 +42,26 @@ func withHint(err error, hints ...string) error {
 	return hinted{err, hints}
 }
 
+// coded carries an exit code decided by cgo-only command files (redact,
+// detect), whose packages this file cannot import in the static build.
+type coded struct {
+	code int
+	err  error
+}
+
+func (c coded) Error() string { return c.err.Error() }
+func (c coded) Unwrap() error { return c.err }
+
 // exitCode maps an error to the documented exit codes. It is the only
 // place that does so.
 func exitCode(err error) int {
 	var se silentError
 	if errors.As(err, &se) && se.code != 0 {
 		return se.code
+	}
+	var cd coded
+	if errors.As(err, &cd) {
+		return cd.code
 	}
 	var dup *store.DuplicateError
 	switch {
@@ -65,6 +79,8 @@ func exitCode(err error) int {
 		return ExitFailed
 	case errors.Is(err, store.ErrAccessDenied),
 		errors.Is(err, seal.ErrWrongPassphrase):
+		return ExitDenied
+	case isGovernanceRefusal(err):
 		return ExitDenied
 	case errors.As(err, &dup),
 		errors.Is(err, media.ErrNotMedia),
@@ -127,4 +143,16 @@ func autoHints(err error) []string {
 func isIncomplete(err error) bool {
 	var ie interface{ Incomplete() bool }
 	return errors.As(err, &ie) && ie.Incomplete()
+}
+
+// isGovernanceRefusal: refused by a governance rule (roles, dual control,
+// one-time expiring approvals, retention).
+func isGovernanceRefusal(err error) bool {
+	for _, target := range []error{store.ErrNotDPO, store.ErrUnknownPerson, store.ErrNotOwner, store.ErrSelfApproval,
+		store.ErrWrongClip, store.ErrReplay, store.ErrExpired, store.ErrNotApproved, store.ErrPurged} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/custody-evidence/custody/store"
+	"github.com/spf13/cobra"
+)
+
+func newUserCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "user",
+		Short: "Register, list and remove the people who act on the store",
+		Long: `People are registered with their SSH Ed25519 public key. The same key
+signs everything they do (each ledger entry names them and carries their
+SSH signature) and, through age's ssh-ed25519 support, decrypts the key
+shares of dual-control clips. Roles: dpo (approves access, releases holds,
+sets the policy, manages people), clinician (records footage, owns and may
+request their own clips), investigator (places holds, reads the log).
+
+While a store has no DPO the station operator registers people; after
+that only a DPO may.`,
+	}
+	cmd.AddCommand(newUserAddCmd(e), newUserListCmd(e), newUserRemoveCmd(e))
+	return cmd
+}
+
+func newUserAddCmd(e *env) *cobra.Command {
+	var (
+		f          storeFlags
+		role, key  string
+		recipient  string
+		reason     string
+		identities []string
+	)
+	cmd := &cobra.Command{
+		Use:   "add --store DIR NAME --role dpo|clinician|investigator --key PUBKEY [-i DPOKEY]",
+		Short: "Register a person with their SSH Ed25519 public key",
+		Long: `Register a person. --key is the public key (the line of the .pub file
+that ssh-keygen -t ed25519 wrote, or the file's path).
+
+The first DPO is registered by the station operator (station passphrase);
+afterwards a DPO signs registrations with -i. In a dual-control store,
+registering a DPO re-seals every live clip's DPO key share so the new DPO
+can approve, which the acting DPO's key does.
+
+For a hardware token: register the token's SSH key (for example an
+sk-ssh-ed25519 key, or a PIV key exposed through ssh-agent) with --key, and
+the token's age plugin recipient (age-plugin-yubikey) with --recipient;
+then act with -i KEY.pub (signing through ssh-agent) -i PLUGIN-IDENTITY.`,
+		Example: `  custody user add --store /srv/custody dana --role dpo --key ~/dana.pub
+  custody user add --store /srv/custody nina --role clinician --key "$(cat nina.pub)" -i ~/.ssh/dana_ed25519`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if role == "" || key == "" {
+				return usagef("give --role and --key")
+			}
+			if b, err := os.ReadFile(key); err == nil {
+				key = strings.TrimSpace(string(b))
+			}
+			p, err := loadPerson(e, identities)
+			if err != nil {
+				return err
+			}
+			s, err := f.openAs(e, p)
+			if err != nil {
+				return err
+			}
+			u, err := s.AddUser(cmd.Context(), p, store.UserSpec{Name: args[0], Role: role, Key: key, Recipient: recipient, Reason: reason}, e.pluginUI())
+			if err != nil {
+				return err
+			}
+			if f.json {
+				return e.json(u)
+			}
+			fmt.Fprintf(e.stdout, "registered %s as %s (key %s)\n", u.Name, u.Role, u.Fingerprint)
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	fl := cmd.Flags()
+	fl.StringVar(&role, "role", "", "dpo, clinician or investigator")
+	fl.StringVar(&key, "key", "", "SSH public key: the .pub line or file")
+	fl.StringVar(&recipient, "recipient", "", "age recipient for key shares (default: the SSH key; needed for token keys)")
+	fl.StringVar(&reason, "reason", "", "why (recorded in the ledger)")
+	fl.StringArrayVarP(&identities, "identity", "i", nil, "the DPO registering them: "+identityHelp)
+	fl.BoolVar(&f.json, "json", false, "print the person as JSON")
+	return cmd
+}
+
+func newUserListCmd(e *env) *cobra.Command {
+	var f storeFlags
+	cmd := &cobra.Command{
+		Use:     "list --store DIR [--json]",
+		Short:   "List registered people, including removed ones",
+		Example: "  custody user list --store /srv/custody",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.open()
+			if err != nil {
+				return err
+			}
+			l, _, err := s.ReadLedger()
+			if err != nil {
+				return err
+			}
+			users := store.Replay(l).UserList()
+			if f.json {
+				if users == nil {
+					users = []*store.User{}
+				}
+				return e.json(users)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tSTATUS\tKEY\tADDED\tBY")
+			for _, u := range users {
+				status := "active"
+				if !u.Active {
+					status = "removed " + u.RemovedAt
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, status, u.Fingerprint, u.AddedAt, u.AddedBy)
+			}
+			return tw.Flush()
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().BoolVar(&f.json, "json", false, "print as JSON")
+	return cmd
+}
+
+func newUserRemoveCmd(e *env) *cobra.Command {
+	var (
+		f          storeFlags
+		reason     string
+		force      bool
+		identities []string
+	)
+	cmd := &cobra.Command{
+		Use:   "remove --store DIR NAME --reason TEXT -i DPOKEY",
+		Short: "Revoke a person's key (their past entries stay verifiable)",
+		Long: `Revoke a person's key. The removal is ledgered; entries they made before
+stay verifiable, because the ledger authorised their key at the time. A
+DPO cannot remove themselves, and a dual-control store keeps at least one
+DPO. Removing a DPO re-seals the DPO key shares without them. Removing the
+owner of live dual-control clips is refused unless --force: those clips
+could then never be opened.`,
+		Example: `  custody user remove --store /srv/custody ian --reason "left the trust" -i dana.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPerson(e, identities)
+			if err != nil {
+				return err
+			}
+			s, err := f.openAs(e, p)
+			if err != nil {
+				return err
+			}
+			u, err := s.RemoveUser(cmd.Context(), p, args[0], store.RemoveUserOptions{Reason: reason, Force: force}, e.pluginUI())
+			if err != nil {
+				return err
+			}
+			if f.json {
+				return e.json(u)
+			}
+			fmt.Fprintf(e.stdout, "removed %s (%s); their past entries stay verifiable\n", u.Name, u.Fingerprint)
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	fl := cmd.Flags()
+	fl.StringVar(&reason, "reason", "", "why (recorded in the ledger)")
+	fl.BoolVar(&force, "force", false, "remove an owner of live dual-control clips, which then can never be opened")
+	fl.StringArrayVarP(&identities, "identity", "i", nil, "the DPO removing them: "+identityHelp)
+	fl.BoolVar(&f.json, "json", false, "print the person as JSON")
+	return cmd
+}
