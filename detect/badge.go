@@ -1,0 +1,139 @@
+package detect
+
+import (
+	"image"
+	"math"
+	"sort"
+)
+
+// Badges and ID cards identify by their photo as much as by the name, so
+// text found on a person is grown to the extent of the card it is printed
+// on: the card's own outline when one can be seen (findCard), else a
+// conservative guess from the text's size and the layout of common cards.
+
+// personZone is where a badge or ID card worn by the person whose face is
+// f can be: about two face widths either side (shoulders, breast pockets,
+// arms holding a card up) and from just above the face down to the belt
+// (lanyards hang to the belly; clips sit on pockets and belts).
+func personZone(f Box) image.Rectangle {
+	return image.Rect(
+		f.X-2*f.W, f.Y-f.H/2,
+		f.X+3*f.W, f.Y+7*f.H,
+	)
+}
+
+// onPerson reports whether the centre of r lies in the zone of any face.
+func onPerson(r image.Rectangle, faces []Box) bool {
+	c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
+	for _, f := range faces {
+		if f.Label == LabelFace && c.In(personZone(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// textCluster is a group of text boxes that are probably printed on the
+// same card or sign.
+type textCluster struct {
+	boxes  []Box
+	bounds image.Rectangle
+	lineH  int     // median box height: the text scale
+	score  float64 // best box score
+}
+
+// clusterText groups text boxes whose gap is under one line height (of the
+// smaller box), so the lines of one badge go together.
+func clusterText(boxes []Box) []textCluster {
+	n := len(boxes)
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			g := min(boxes[i].H, boxes[j].H)
+			a := boxes[i].Rect().Inset(-g)
+			if a.Overlaps(boxes[j].Rect()) {
+				parent[find(i)] = find(j)
+			}
+		}
+	}
+	groups := map[int][]Box{}
+	var order []int
+	for i, b := range boxes {
+		r := find(i)
+		if _, ok := groups[r]; !ok {
+			order = append(order, r)
+		}
+		groups[r] = append(groups[r], b)
+	}
+	out := make([]textCluster, 0, len(groups))
+	for _, r := range order {
+		g := groups[r]
+		c := textCluster{boxes: g, bounds: g[0].Rect()}
+		hs := make([]int, len(g))
+		for i, b := range g {
+			c.bounds = c.bounds.Union(b.Rect())
+			hs[i] = b.H
+			c.score = math.Max(c.score, b.Score)
+		}
+		sort.Ints(hs)
+		c.lineH = hs[len(hs)/2]
+		out = append(out, c)
+	}
+	return out
+}
+
+// guessCard is the region a card carrying the text cluster c can occupy
+// when its outline cannot be seen. It is the union of the two common
+// layouts: portrait badges (photo above the name, about 1.4 name widths
+// high, more lines below) and landscape ID cards (photo beside the text,
+// about a text width away, the name anywhere from the top edge down). Short text (a first name) is bounded below by
+// multiples of the line height, since the photo does not shrink with it.
+func guessCard(c textCluster) image.Rectangle {
+	cw := float64(c.bounds.Dx())
+	l := float64(c.lineH)
+	side := math.Max(0.9*cw, 4*l)
+	up := math.Max(1.4*cw, 9*l)
+	down := math.Max(0.9*cw, 5*l)
+	return image.Rect(
+		c.bounds.Min.X-int(math.Ceil(side)), c.bounds.Min.Y-int(math.Ceil(up)),
+		c.bounds.Max.X+int(math.Ceil(side)), c.bounds.Max.Y+int(math.Ceil(down)),
+	)
+}
+
+// cardSearchWindow is where findCard looks for a card outline around c:
+// the guessed card extent, which contains every plausible card.
+func cardSearchWindow(c textCluster) image.Rectangle {
+	return guessCard(c).Inset(-2)
+}
+
+// plausibleCard reports whether rectangle r (with fill = contour area over
+// rectangle area) looks like a card holding the cluster: it contains the
+// text, is larger than the text alone by a card's worth of photo and
+// margin, is not much larger than a card could be, and is card-shaped.
+func plausibleCard(r image.Rectangle, fill float64, c textCluster) bool {
+	if r.Empty() || fill < 0.6 {
+		return false
+	}
+	in := r.Intersect(c.bounds)
+	ta := float64(c.bounds.Dx() * c.bounds.Dy())
+	if ta == 0 || float64(in.Dx()*in.Dy()) < 0.8*ta {
+		return false
+	}
+	a := float64(r.Dx() * r.Dy())
+	if a < 1.5*ta || a > 20*ta {
+		return false
+	}
+	ar := float64(r.Dx()) / float64(r.Dy())
+	return ar >= 0.45 && ar <= 2.3
+}

@@ -1,0 +1,159 @@
+package detect
+
+import "fmt"
+
+// Face detector choices for Config.Face.
+const (
+	FaceAuto      = "auto" // best available: YuNet > UltraFace > SSD > Haar
+	FaceYuNet     = "yunet"
+	FaceUltraFace = "ultraface"
+	FaceSSD       = "ssd"
+	FaceHaar      = "haar"
+)
+
+// Text modes for Config.Text.
+const (
+	// TextBadges masks whole badges and ID cards worn or held by people,
+	// and text on or near people. The default.
+	TextBadges = "badges"
+	// TextAll masks every text region: screens, whiteboards, paper too.
+	TextAll = "all"
+	// TextNone masks no text.
+	TextNone = "none"
+)
+
+// DefaultHaarDir is where Debian's opencv-data installs the cascades.
+const DefaultHaarDir = "/usr/share/opencv4/haarcascades"
+
+// Config selects and tunes the detectors. The zero value is valid: it picks
+// the best available face model from the default models directory, masks
+// badges, and uses the recall-tuned defaults below.
+type Config struct {
+	// Face is one of FaceAuto (or ""), FaceYuNet, FaceUltraFace, FaceSSD,
+	// FaceHaar. An explicitly named DNN model that is missing is an error;
+	// "auto" falls back down the list and to Haar with a warning.
+	Face string
+	// Text is one of TextBadges, TextAll, TextNone, or "" (badges, but only
+	// a warning if the text model is missing; an explicit mode makes the
+	// missing model an error).
+	Text string
+	// ModelsDir is the --models flag value; "" resolves through ModelsDir
+	// ($CUSTODY_MODELS, then the user data directory).
+	ModelsDir string
+	// HaarDir holds the Haar cascades; "" means DefaultHaarDir.
+	HaarDir string
+
+	// FaceThreshold is the minimum face score; 0 means the per-model
+	// default (see DefaultFaceThreshold), chosen for recall.
+	FaceThreshold float64
+	// NMSThreshold is the IoU above which overlapping faces merge; 0 means 0.4.
+	NMSThreshold float64
+	// MinFace is the smallest face side, in frame pixels, the passes are
+	// planned to find; 0 means 20. Smaller values cost time (larger passes).
+	MinFace int
+
+	// TextThreshold is the DB binarisation threshold on the text
+	// probability map; 0 means 0.3.
+	TextThreshold float64
+	// TextBoxThreshold is the minimum mean probability inside a text box;
+	// 0 means 0.5 (PaddleOCR uses 0.6; lower finds more).
+	TextBoxThreshold float64
+	// TextUnclip is the DB unclip ratio (how far boxes grow beyond the
+	// shrunk text kernel); 0 means 2.0.
+	TextUnclip float64
+	// TextMaxSide caps the long side of the text pass input; 0 means 960.
+	TextMaxSide int
+}
+
+// DefaultFaceThreshold is the recall-tuned score threshold per face model,
+// measured on faces_dlib and the body-camera clip (see eval_test.go).
+// Haar has no score; its knob is the neighbour count.
+var DefaultFaceThreshold = map[string]float64{
+	FaceYuNet:     0.5,
+	FaceUltraFace: 0.6,
+	FaceSSD:       0.3,
+	FaceHaar:      0,
+}
+
+const (
+	defaultNMS         = 0.4
+	defaultMinFace     = 20
+	defaultTextThresh  = 0.3
+	defaultTextBox     = 0.5
+	defaultTextUnclip  = 2.0
+	defaultTextMaxSide = 960
+)
+
+// withDefaults fills zero fields and validates the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.Face == "" {
+		c.Face = FaceAuto
+	}
+	switch c.Face {
+	case FaceAuto, FaceYuNet, FaceUltraFace, FaceSSD, FaceHaar:
+	default:
+		return c, configError("unknown face detector %q (want auto, yunet, ultraface, ssd or haar)", c.Face)
+	}
+	switch c.Text {
+	case "", TextBadges, TextAll, TextNone:
+	default:
+		return c, configError("unknown text mode %q (want badges, all or none)", c.Text)
+	}
+	if c.HaarDir == "" {
+		c.HaarDir = DefaultHaarDir
+	}
+	if c.NMSThreshold == 0 {
+		c.NMSThreshold = defaultNMS
+	}
+	if c.MinFace == 0 {
+		c.MinFace = defaultMinFace
+	}
+	if c.TextThreshold == 0 {
+		c.TextThreshold = defaultTextThresh
+	}
+	if c.TextBoxThreshold == 0 {
+		c.TextBoxThreshold = defaultTextBox
+	}
+	if c.TextUnclip == 0 {
+		c.TextUnclip = defaultTextUnclip
+	}
+	if c.TextMaxSide == 0 {
+		c.TextMaxSide = defaultTextMaxSide
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"face threshold", c.FaceThreshold},
+		{"NMS threshold", c.NMSThreshold},
+		{"text threshold", c.TextThreshold},
+		{"text box threshold", c.TextBoxThreshold},
+	} {
+		if f.v < 0 || f.v >= 1 {
+			return c, configError("%s %v out of range (want 0 < t < 1)", f.name, f.v)
+		}
+	}
+	if c.MinFace < 6 || c.MinFace > 4096 {
+		return c, configError("minimum face size %d px out of range (want 6 to 4096)", c.MinFace)
+	}
+	if c.TextUnclip < 1 || c.TextUnclip > 5 {
+		return c, configError("text unclip ratio %v out of range (want 1 to 5)", c.TextUnclip)
+	}
+	if c.TextMaxSide < 64 || c.TextMaxSide > 4096 {
+		return c, configError("text pass size %d out of range (want 64 to 4096)", c.TextMaxSide)
+	}
+	return c, nil
+}
+
+func (c Config) faceThreshold(kind string) float64 {
+	if c.FaceThreshold > 0 {
+		return c.FaceThreshold
+	}
+	return DefaultFaceThreshold[kind]
+}
+
+// String summarises the parameters for audit records.
+func (c Config) String() string {
+	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d",
+		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide)
+}

