@@ -171,7 +171,7 @@ func TestRecoverKeepsLiveStaging(t *testing.T) {
 		holder.Wait()
 	}
 	defer kill()
-	waitLocked(t, staged)
+	waitLocked(t, staged, true)
 
 	n := ledger(t, s).Len()
 	touch(t, s)
@@ -183,6 +183,9 @@ func TestRecoverKeepsLiveStaging(t *testing.T) {
 	}
 
 	kill()
+	// SIGKILL is asynchronous: wait until the kernel has released the lock
+	// with the last process that held it.
+	waitLocked(t, staged, false)
 	touch(t, s)
 	if _, err := os.Stat(staged); !os.IsNotExist(err) {
 		t.Fatalf("staging file survived its writer: %v", err)
@@ -192,8 +195,9 @@ func TestRecoverKeepsLiveStaging(t *testing.T) {
 	}
 }
 
-// waitLocked waits until another process holds an exclusive flock on path.
-func waitLocked(t *testing.T, path string) {
+// waitLocked waits until another process holds an exclusive flock on path
+// (locked) or until nobody does (!locked).
+func waitLocked(t *testing.T, path string, locked bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -202,13 +206,13 @@ func waitLocked(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		f.Close()
-		if err != nil {
+		f.Close() // also releases our lock, if we got it
+		if (err != nil) == locked {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the helper process never took the lock")
+	t.Fatalf("the lock on %s never became %v", path, map[bool]string{true: "held", false: "free"}[locked])
 }
 
 // A checkpoint older than the ledger (a crash after an append, before the
