@@ -248,7 +248,7 @@ func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, w
 	switch {
 	case format == FormatMatroska:
 	case w != nil:
-		args = append(args, "-movflags", "+frag_keyframe+empty_moov+default_base_moof")
+		args = append(args, "-movflags", "+frag_keyframe+delay_moov+default_base_moof")
 	default:
 		args = append(args, "-movflags", "+faststart")
 	}
