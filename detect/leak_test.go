@@ -1,0 +1,64 @@
+//go:build matprofile && cgo
+
+package detect
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/custody-evidence/custody/internal/testenv"
+)
+
+// TestLeakMats runs every detector and text mode over real frames, a badge
+// scene, tiny and invalid frames, and fails if any Mat (including regions)
+// is left open. Run with: go test -tags matprofile ./detect -run Leak
+func TestLeakMats(t *testing.T) {
+	frames := []gocv.Mat{
+		readFrame(t, testenv.Shared(t, "data/faces_dlib/2008_007676.jpg")),
+		readFrame(t, testenv.Shared(t, "models/ppocr_det/sample.jpg")),
+		gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 47, 33, gocv.MatTypeCV8UC3),
+		gocv.NewMat(),
+	}
+	scene, _ := badgeScene(t, color.RGBA{R: 245, G: 245, B: 245}, 0)
+	frames = append(frames, scene)
+	before := gocv.MatProfile.Count()
+
+	for _, cfg := range []Config{
+		{Face: FaceYuNet, Text: TextBadges},
+		{Face: FaceUltraFace, Text: TextAll},
+		{Face: FaceSSD, Text: TextNone},
+		{Face: FaceHaar, Text: TextBadges},
+	} {
+		cfg.ModelsDir = sharedModels(t)
+		d, _, err := OpenComposite(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range frames {
+			d.Detect(f) // errors (the empty frame) must not leak either
+		}
+		// Text at several sizes, so the per-size cache builds and evicts.
+		if d.text != nil {
+			for i := 0; i < maxTextNets+2; i++ {
+				sz := image.Pt(64+32*i, 96)
+				small := resized(frames[1], sz)
+				d.DetectText(small, nil)
+				small.Close()
+			}
+		}
+		d.Close()
+	}
+	if after := gocv.MatProfile.Count(); after != before {
+		var b bytes.Buffer
+		gocv.MatProfile.WriteTo(&b, 1)
+		t.Errorf("%d Mats leaked:\n%s", after-before, b.String())
+	}
+	closeAll(frames)
+	if n := gocv.MatProfile.Count(); n != 0 {
+		t.Errorf("%d Mats open at the end", n)
+	}
+}
