@@ -26,6 +26,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 testenv.RepoRoot() + "/testdata/script",
 		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "cgo" {
+				return cgoEnabled, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("CUSTODY_SHARED", testenv.SharedDir())
 			e.Setenv("CUSTODY_MODELS", testenv.SharedDir()+"/models")

@@ -33,14 +33,18 @@ func newListCmd(e *env) *cobra.Command {
 				return e.json(out)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tRECORDED\tDURATION\tSIZE\tDEVICE\tFILE")
+			fmt.Fprintln(tw, "ID\tSTATUS\tKIND\tRECORDED\tDURATION\tSIZE\tDEVICE\tFILE")
 			for _, id := range st.Order {
 				c := st.Clips[id]
 				dur := ""
 				if c.Media != nil && c.Media.Duration > 0 {
 					dur = fmt.Sprintf("%.1fs", c.Media.Duration)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, c.RecordedAt, dur, humanBytes(c.Object.Size), c.Device, c.Filename)
+				kind := c.Kind
+				if c.Parent != "" {
+					kind += " of " + c.Parent
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, kind, c.RecordedAt, dur, humanBytes(c.Object.Size), c.Device, c.Filename)
 			}
 			return tw.Flush()
 		},

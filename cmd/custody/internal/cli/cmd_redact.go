@@ -2,7 +2,392 @@
 
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/custody-evidence/custody/detect"
+	"github.com/custody-evidence/custody/media"
+	"github.com/custody-evidence/custody/redact"
+	"github.com/custody-evidence/custody/store"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
 
 // mediaCommands returns the commands that need OpenCV.
-func mediaCommands(e *env) []*cobra.Command { return nil }
+func mediaCommands(e *env) []*cobra.Command {
+	return []*cobra.Command{newRedactCmd(e), newDetectCmd(e)}
+}
+
+// detectFlags are shared by redact and detect, so that detect reports
+// exactly what redact would mask.
+type detectFlags struct {
+	face, text, models string
+	every              int
+	margin             float64
+	shape              string
+}
+
+func (d *detectFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet, ultraface, ssd or haar (auto picks the best model present)")
+	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
+	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
+	fl.IntVar(&d.every, "every", 1, "run the detector on every Nth frame and track in between")
+	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
+	fl.StringVar(&d.shape, "shape", "ellipse", "face mask shape: ellipse or box")
+}
+
+// open builds the detector and the scan options, printing the detector's
+// warnings (a Haar fallback must be loud).
+func (d *detectFlags) open(e *env) (detect.Detector, redact.ScanOptions, error) {
+	if d.margin < detect.DefaultMargin {
+		return nil, redact.ScanOptions{}, usagef("--margin %.2f is below the minimum %.2f: smaller masks leave face edges visible", d.margin, detect.DefaultMargin)
+	}
+	shape, err := redact.ParseShape(d.shape)
+	if err != nil {
+		return nil, redact.ScanOptions{}, usageErr(err)
+	}
+	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: d.text, ModelsDir: d.models})
+	for _, w := range warnings {
+		e.warnf("%s", w)
+	}
+	if err != nil {
+		return nil, redact.ScanOptions{}, coded{ExitUsage, err}
+	}
+	opt := redact.ScanOptions{Detector: det, Every: d.every, Margin: d.margin, Shape: shape}
+	if d.every > 1 {
+		// A mask must outlast the gap between two detections.
+		to := redact.DefaultTrackerOptions(0)
+		opt.Tracker = &to
+	}
+	return det, opt, nil
+}
+
+// mediaErr gives redaction and detection errors their exit codes.
+func mediaErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, redact.ErrIncomplete):
+		return coded{ExitIncomplete, err}
+	case errors.Is(err, redact.ErrNoVideo), errors.Is(err, media.ErrNoFrames):
+		return coded{ExitRefused, err}
+	case errors.Is(err, redact.ErrOptions), errors.Is(err, redact.ErrEdits), errors.Is(err, detect.ErrConfig):
+		return usageErr(err)
+	}
+	return err
+}
+
+// frameBar draws a frames bar with fps and ETA on a terminal.
+func (e *env) frameBar(what string) (func(redact.Progress), func()) {
+	if !isTTY(e.stderr) {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(p redact.Progress) {
+			if bar == nil {
+				total := int64(p.Total)
+				if total <= 0 {
+					total = -1
+				}
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription(what),
+					progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("frames"),
+					progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200_000_000), progressbar.OptionClearOnFinish())
+			}
+			bar.Set(p.Frames)
+		}, func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+}
+
+func newRedactCmd(e *env) *cobra.Command {
+	var (
+		f          storeFlags
+		d          detectFlags
+		out        string
+		style      string
+		mutes      []string
+		bleep      bool
+		noAudio    bool
+		keepMeta   bool
+		codec      string
+		preset     string
+		crf        int
+		reviewDir  string
+		editsFile  string
+		identities []string
+		reason     string
+	)
+	cmd := &cobra.Command{
+		Use:   "redact IN -o OUT | redact --store DIR CLIP -i IDENTITY",
+		Short: "Blur faces and name badges in a video",
+		Long: `Redact a video: decode it with ffmpeg, detect faces and badges (every
+--every frames, tracking in between so no mask blinks off for a frame),
+destroy the detail under each mask, and re-encode with the same frame
+count, timestamps, size and rotation. The audio is copied bit-exact unless
+--mute or --no-audio is given. Identifying container metadata (GPS, serial
+numbers, user data) is stripped unless --keep-metadata.
+
+Plain mode reads IN and writes OUT; OUT is written under a temporary name
+and renamed only when complete. A truncated or damaged input is redacted as
+far as it decodes, written as OUT.incomplete.EXT, and the exit status is 5.
+
+Store mode (--store) redacts a sealed clip: it is decrypted on demand for
+ffmpeg over a loopback connection, never written to disk in plaintext; the
+output is sealed into the store as a derivative of the clip, with a ledger
+entry recording parent and child hashes, detectors and model hashes, every
+parameter and every masked track. --review material is sealed too.
+
+Review: --review DIR writes tracks.json, contact.png (one thumbnail per
+track) and preview frames with the masks drawn. The DPO's decisions go in an
+--edits JSON file: exclude a track, add a manual region with keyframes, or
+mask whole frames for a time range, each with a reason for the audit.`,
+		Example: `  custody redact ward3.mp4 -o ward3.redacted.mp4 --review review/
+  custody redact ward3.mp4 -o out.mp4 --edits decisions.json --mute 12.5-14 --bleep
+  custody redact --store /srv/custody 3f5a9c0d12ab -i dpo.key --reason "release to police"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := redact.ParseStyle(style)
+			if err != nil {
+				return usageErr(err)
+			}
+			opt := redact.Options{Style: st, Bleep: bleep, NoAudio: noAudio, KeepMetadata: keepMeta, Codec: codec, Preset: preset, CRF: crf}
+			for _, m := range mutes {
+				r, err := parseRange(m)
+				if err != nil {
+					return err
+				}
+				opt.Mute = append(opt.Mute, r)
+			}
+			if editsFile != "" {
+				data, err := os.ReadFile(editsFile)
+				if err != nil {
+					return err
+				}
+				ed, err := redact.LoadEdits(bytes.NewReader(data))
+				if err != nil {
+					return usageErr(err)
+				}
+				sum := sha256.Sum256(data)
+				opt.Edits, opt.EditsSHA256 = ed, hex.EncodeToString(sum[:])
+			}
+			if f.dir == "" && out == "" {
+				return usagef("give -o OUT, or --store DIR to redact a sealed clip")
+			}
+			if f.dir != "" && out != "" {
+				return usagef("-o is for plain files; in store mode the output is sealed into the store")
+			}
+			det, scan, err := d.open(e)
+			if err != nil {
+				return err
+			}
+			defer det.Close()
+			opt.ScanOptions = scan
+			prog, done := e.frameBar("redacting")
+			opt.Progress = prog
+			defer done()
+			if f.dir == "" {
+				opt.ReviewDir = reviewDir
+				rep, err := redact.Redact(ctx, args[0], out, opt)
+				done()
+				if rep != nil {
+					if perr := printRedaction(e, f.json, rep, nil); perr != nil {
+						return perr
+					}
+				}
+				return mediaErr(err)
+			}
+			return redactInStore(ctx, e, &f, args[0], identities, reason, reviewDir != "", opt, done)
+		},
+	}
+	f.register(cmd, true)
+	d.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVarP(&out, "output", "o", "", "output video (plain mode); the extension picks the container (.mp4, .mov, .mkv)")
+	fl.StringVar(&style, "style", "blur", "mask style: blur (irreversible), pixelate or solid")
+	fl.StringArrayVar(&mutes, "mute", nil, "silence START-END (seconds or HH:MM:SS), repeatable")
+	fl.BoolVar(&bleep, "bleep", false, "put a tone over muted ranges")
+	fl.BoolVar(&noAudio, "no-audio", false, "drop the audio")
+	fl.BoolVar(&keepMeta, "keep-metadata", false, "keep identifying container metadata (GPS, serial numbers)")
+	fl.StringVar(&codec, "codec", "libx264", "video codec: libx264 or libx265")
+	fl.StringVar(&preset, "preset", "", "encoder preset (default veryfast)")
+	fl.IntVar(&crf, "crf", 0, "encoder quality, lower is better (default 18)")
+	fl.StringVar(&reviewDir, "review", "", "write review material (tracks.json, contact sheet, previews) to DIR; in store mode it is sealed instead")
+	fl.StringVar(&editsFile, "edits", "", "the DPO's edits (JSON): excluded tracks, manual regions, masked frame ranges")
+	fl.StringArrayVarP(&identities, "identity", "i", nil, "store mode: identity that can open the clip")
+	fl.StringVar(&reason, "reason", "redaction before release", "store mode: why the clip is opened, for the ledger")
+	fl.BoolVar(&f.json, "json", false, "print the redaction report as JSON")
+	return cmd
+}
+
+// redactInStore redacts a sealed clip into a sealed derivative.
+func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, identities []string, reason string, review bool, opt redact.Options, done func()) error {
+	ids, label, err := loadIdentities(e, identities)
+	if err != nil {
+		return err
+	}
+	s, err := f.openWritable(e)
+	if err != nil {
+		return err
+	}
+	clip, err := findClip(s, clipID)
+	if err != nil {
+		return err
+	}
+	if clip.Kind != "original" {
+		return usagef("clip %s is already a redacted derivative of %s; redact the original", clip.ID, clip.Parent)
+	}
+	sv, err := s.Serve(ctx, clip.Object, ids)
+	if err != nil {
+		return err
+	}
+	defer sv.Close()
+	if err := s.LogAccess(ctx, clip.ID, store.AccessPayload{Reason: reason, Identity: label, Output: "redaction (sealed derivative)"}); err != nil {
+		return err
+	}
+	opt.InputSHA256 = clip.Object.SHA256
+	opt.Info = clip.Media
+	reviewFiles := map[string][]byte{}
+	if review {
+		opt.ReviewFiles = func(name string, data []byte) error {
+			reviewFiles[name] = append([]byte(nil), data...)
+			return nil
+		}
+	}
+	// The redacted stream goes straight from the encoder into sealing.
+	pr, pw := io.Pipe()
+	type sealed struct {
+		sg  *store.Sealing
+		err error
+	}
+	ch := make(chan sealed, 1)
+	go func() {
+		sg, err := s.SealStaged(ctx, pr, nil)
+		pr.CloseWithError(err)
+		ch <- sealed{sg, err}
+	}()
+	rep, rerr := redact.RedactTo(ctx, sv.URL, pw, media.FormatMP4, opt)
+	pw.CloseWithError(rerr)
+	done()
+	res := <-ch
+	if rerr != nil && !errors.Is(rerr, redact.ErrIncomplete) {
+		if res.sg != nil {
+			res.sg.Discard()
+		}
+		return mediaErr(rerr)
+	}
+	if res.err != nil {
+		return res.err
+	}
+	var reviews []*store.Sealing
+	var names []string
+	for name := range reviewFiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sg, err := s.SealStaged(ctx, bytes.NewReader(reviewFiles[name]), nil)
+		if err != nil {
+			res.sg.Discard()
+			for _, r := range reviews {
+				r.Discard()
+			}
+			return err
+		}
+		reviews = append(reviews, sg)
+	}
+	repJSON, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	p := store.DerivePayload{Redaction: repJSON, ReviewNames: names, Incomplete: rep.Incomplete,
+		Media: &media.Info{Container: "mov,mp4,m4a,3gp,3g2,mj2", Duration: rep.LastTime - rep.FirstTime,
+			Video: &media.VideoInfo{Codec: strings.TrimPrefix(rep.Params.Codec, "lib"), Width: rep.Width, Height: rep.Height, Frames: int64(rep.Frames), Rotation: rep.Rotation}}}
+	if clip.Media != nil && clip.Media.Video != nil {
+		p.Media.Video.FrameRate, p.Media.Video.FPS = clip.Media.Video.FrameRate, clip.Media.Video.FPS
+	}
+	if clip.Media != nil && rep.Audio != "removed" {
+		p.Media.Audio = clip.Media.Audio
+	}
+	child, err := s.AddDerivative(ctx, clip.ID, res.sg, reviews, p)
+	if err != nil {
+		return err
+	}
+	if err := printRedaction(e, f.json, rep, child); err != nil {
+		return err
+	}
+	return mediaErr(rerr)
+}
+
+func printRedaction(e *env, asJSON bool, rep *redact.Report, child *store.Clip) error {
+	if asJSON {
+		v := map[string]any{"report": rep}
+		if child != nil {
+			v["id"], v["parent"], v["sha256"] = child.ID, child.Parent, child.Object.SHA256
+		}
+		return e.json(v)
+	}
+	masked := 0
+	for _, t := range rep.Tracks {
+		if t.Masked {
+			masked++
+		}
+	}
+	fmt.Fprintf(e.stdout, "redacted %d frames (%.1f fps) with %s: %d track(s) masked, %d frame(s) with masks, audio %s\n",
+		rep.Frames, rep.FPS, rep.Detector, masked, rep.MaskedFrames, rep.Audio)
+	if child != nil {
+		fmt.Fprintf(e.stdout, "sealed as clip %s, derived from %s (sha256 %s)\n", child.ID, child.Parent, child.Object.SHA256)
+	} else {
+		fmt.Fprintf(e.stdout, "wrote %s (sha256 %s)\n", rep.Output, rep.OutputSHA256)
+	}
+	for _, w := range rep.Warnings {
+		e.warnf("%s", w)
+	}
+	return nil
+}
+
+// parseRange parses START-END in seconds or [HH:]MM:SS(.fff).
+func parseRange(s string) (media.TimeRange, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return media.TimeRange{}, usagef("--mute %q: want START-END, e.g. 12.5-14 or 00:01:02-00:01:05", s)
+	}
+	start, err1 := parseClock(a)
+	end, err2 := parseClock(b)
+	if err1 != nil || err2 != nil || end <= start {
+		return media.TimeRange{}, usagef("--mute %q: want START-END with START before END, e.g. 12.5-14", s)
+	}
+	return media.TimeRange{Start: start, End: end}, nil
+}
+
+func parseClock(s string) (float64, error) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) > 3 {
+		return 0, errors.New("bad time")
+	}
+	var t float64
+	for _, p := range parts {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 0 {
+			return 0, errors.New("bad time")
+		}
+		t = t*60 + v
+	}
+	return t, nil
+}

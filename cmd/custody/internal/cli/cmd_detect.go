@@ -1,0 +1,86 @@
+//go:build cgo
+
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/custody-evidence/custody/redact"
+	"github.com/spf13/cobra"
+)
+
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true}
+
+func newDetectCmd(e *env) *cobra.Command {
+	var (
+		d      detectFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "detect FILE... [--json]",
+		Short: "Show the regions redact would mask, per image or video frame",
+		Long: `Detect faces and badges in images and videos. With --json it prints one JSON
+line per image or per video frame that has something to mask:
+
+  {"file","frame","time","width","height","boxes":[{"x","y","w","h","score","label"}]}
+
+label is "face" or "text". The boxes are exactly the regions redact would
+mask with the same flags, after margins and tracking: this is how recall is
+measured.`,
+		Example: `  custody detect --json photo.jpg ward3.mp4 > detections.jsonl
+  custody detect --detector haar --every 3 ward3.mp4`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			det, scan, err := d.open(e)
+			if err != nil {
+				return err
+			}
+			defer det.Close()
+			enc := json.NewEncoder(e.stdout)
+			if !asJSON {
+				fmt.Fprintf(e.stdout, "detector %s\n", det.Name())
+			}
+			for _, file := range args {
+				var frames, boxes int
+				emit := func(r redact.Record) error {
+					frames++
+					boxes += len(r.Boxes)
+					if asJSON {
+						return enc.Encode(r)
+					}
+					return nil
+				}
+				if imageExts[strings.ToLower(filepath.Ext(file))] {
+					r, err := redact.DetectImage(cmd.Context(), file, scan)
+					if err != nil {
+						return mediaErr(err)
+					}
+					if len(r.Boxes) > 0 {
+						if err := emit(r); err != nil {
+							return err
+						}
+					}
+				} else {
+					o := scan
+					prog, done := e.frameBar(filepath.Base(file))
+					o.Progress = prog
+					_, err := redact.DetectVideo(cmd.Context(), file, o, emit)
+					done()
+					if err != nil {
+						return mediaErr(err)
+					}
+				}
+				if !asJSON {
+					fmt.Fprintf(e.stdout, "%s: %d box(es) on %d frame(s)\n", file, boxes, frames)
+				}
+			}
+			return nil
+		},
+	}
+	d.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON line per image or frame with something to mask")
+	return cmd
+}
