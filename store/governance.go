@@ -21,8 +21,8 @@ import (
 // ("custody-approve-v1", ...), so an approval can never be replayed as any
 // other signature and can be checked with stock ssh-keygen:
 //
-//	jq -r '.entry.payload.statement' <<<"$LINE" > st.txt
-//	jq -r '.entry.payload.statement_sig' <<<"$LINE" > st.sig
+//	jq -j '.entry.payload.statement' <<<"$LINE" > st.txt
+//	jq -j '.entry.payload.statement_sig' <<<"$LINE" > st.sig
 //	ssh-keygen -Y verify -f allowed_signers -I NAME -n custody-approve-v1 -s st.sig < st.txt
 
 // Statement is a person's signed statement of what they did.
