@@ -83,13 +83,9 @@ func (s *Store) SealStaged(ctx context.Context, r io.Reader, progress func(int64
 	rand.Read(idb)
 	id := hex.EncodeToString(idb)
 	path := filepath.Join(s.Dir, StagingDir, id+stagingSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := createStaging(path)
 	if err != nil {
 		return nil, err
-	}
-	if !tryFlock(f) {
-		f.Close()
-		return nil, fmt.Errorf("could not lock staging file %s", path)
 	}
 	sg := &Sealing{path: path, f: f}
 	sealed, err := seal.Seal(ctx, &writebackWriter{f: f}, r, recips, progress)

@@ -230,13 +230,9 @@ func recombine(a, b []byte) (*age.X25519Identity, error) {
 func (s *Store) stageSmall(ctx context.Context, plain []byte, recips []age.Recipient) (*Sealing, error) {
 	id := "k" + newID(6)
 	path := filepath.Join(s.Dir, StagingDir, id+stagingSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := createStaging(path)
 	if err != nil {
 		return nil, err
-	}
-	if !tryFlock(f) {
-		f.Close()
-		return nil, fmt.Errorf("could not lock staging file %s", path)
 	}
 	sg := &Sealing{path: path, f: f}
 	sealed, err := seal.Seal(ctx, f, bytes.NewReader(plain), recips, nil)

@@ -79,3 +79,30 @@ func flock(ctx context.Context, f *os.File) error {
 func tryFlock(f *os.File) bool {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }
+
+// createStaging creates and locks a new staging file. Recovery removes any
+// staging file it can lock, and between the create and the lock this one
+// is such a file: a concurrent writer's recovery could unlink it, and this
+// writer would then fill and commit a file nobody can find. So once the
+// lock is held, the path must still name the file.
+func createStaging(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if !tryFlock(f) || !linkedAt(f, path) {
+		f.Close()
+		return nil, fmt.Errorf("staging file %s was swept by a concurrent recovery; try again", path)
+	}
+	return f, nil
+}
+
+// linkedAt reports whether path names the open file f.
+func linkedAt(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
+}

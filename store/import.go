@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -133,14 +134,10 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 		return nil, err
 	}
 	stagePath := filepath.Join(s.Dir, StagingDir, id+stagingSuffix)
-	stage, err := os.OpenFile(stagePath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// The flock tells a concurrent recovery that this file is live.
+	stage, err := createStaging(stagePath)
 	if err != nil {
 		return nil, err
-	}
-	// The flock tells a concurrent recovery that this file is live.
-	if !tryFlock(stage) {
-		stage.Close()
-		return nil, fmt.Errorf("could not lock staging file %s", stagePath)
 	}
 	committed := false
 	defer func() {
@@ -201,6 +198,16 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 		if p.Owner != "" {
 			if u := st.Users[p.Owner]; u == nil || !u.Active {
 				return fmt.Errorf("%w: owner %q was removed during the import", ErrUnknownPerson, p.Owner)
+			}
+		}
+		if len(shares) == 2 {
+			// The DPO share must reach exactly the DPOs there are now.
+			var now []string
+			for _, u := range st.activeDPOs(p.Owner) {
+				now = append(now, u.Name)
+			}
+			if strings.Join(now, ",") != strings.Join(shares[1].Holders, ",") {
+				return fmt.Errorf("the DPOs changed while the clip was being sealed; import it again")
 			}
 		}
 		if _, err := tx.Append(manifest.Entry{Action: "import", Clip: id, Payload: payload}); err != nil {
