@@ -120,6 +120,13 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, clip.Object.Path, err)
 	}
 	if _, err := age.DecryptHeader(hdr, ids...); err != nil {
+		// To age a damaged header looks like a wrong key (or a bad MAC):
+		// the ciphertext hash in the ledger tells tampering apart.
+		if _, serr := src.Seek(0, 0); serr == nil {
+			if d, herr := seal.HashReader(ctx, src, nil); herr == nil && (d.SHA256 != clip.Object.CipherSHA256 || d.Size != clip.Object.CipherSize) {
+				return nil, fmt.Errorf("%w: sealed file %s was modified (sha256 %s, the ledger says %s): run custody verify", seal.ErrHashMismatch, clip.Object.Path, d.SHA256, clip.Object.CipherSHA256)
+			}
+		}
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
 			if clip.DualControl() {

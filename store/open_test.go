@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -198,6 +199,62 @@ func TestOpenClipFromStaging(t *testing.T) {
 	os.Remove(filepath.Join(s.Dir, c.Object.Path))
 	if _, err := s.ObjectPath(c.Object); !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("missing sealed file: %v, want ErrCorrupt", err)
+	}
+}
+
+// A sealed file whose age header was tampered with cannot be told from a
+// wrong key by age alone; OpenClip must still call it an integrity
+// failure, not "access denied", and write no plaintext.
+func TestOpenClipTamperedHeader(t *testing.T) {
+	t.Parallel()
+	s, id, c, _ := importOne(t)
+	sealed := filepath.Join(s.Dir, c.Object.Path)
+	orig := readFile(t, sealed)
+	hdr, err := age.ExtractHeader(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replace a character in the middle of a base64 run with another valid
+	// one, so that the header still parses but no longer authenticates.
+	stanza := bytes.Index(hdr, []byte("\n-> X25519 "))
+	body := bytes.Index(hdr[stanza+1:], []byte("\n")) + stanza + 2
+	mac := bytes.Index(hdr, []byte("\n--- ")) + 6
+	for name, off := range map[string]int{
+		"ephemeral share":  stanza + 20,
+		"wrapped file key": body + 10,
+		"header MAC":       mac + 10,
+		"unparsable":       -1,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := bytes.Clone(orig)
+			want := seal.ErrHashMismatch
+			if off < 0 {
+				b[mac+10] = '!'
+				want = store.ErrCorrupt
+			} else if b[off] == 'A' {
+				b[off] = 'B'
+			} else {
+				b[off] = 'A'
+			}
+			os.WriteFile(sealed, b, 0o600)
+			before := snapshot(t, s.Dir)
+			outDir := t.TempDir()
+			_, err := s.OpenClip(context.Background(), c.ID, openOpts(id, filepath.Join(outDir, "out.mp4")))
+			if !errors.Is(err, want) || errors.Is(err, store.ErrAccessDenied) {
+				t.Fatalf("got %v, want %v", err, want)
+			}
+			if names := dirNames(t, outDir); len(names) != 0 {
+				t.Fatalf("output written: %v", names)
+			}
+			if snapshot(t, s.Dir) != before {
+				t.Fatal("a refused open changed the store")
+			}
+		})
+	}
+	// The intact file still opens: the refusals were about the damage.
+	os.WriteFile(sealed, orig, 0o600)
+	if _, err := s.OpenClip(context.Background(), c.ID, openOpts(id, filepath.Join(t.TempDir(), "ok.mp4"))); err != nil {
+		t.Fatal(err)
 	}
 }
 
