@@ -128,6 +128,10 @@ func autoHints(err error) []string {
 		return []string{"the passphrase comes from --passphrase-file, $CUSTODY_PASSPHRASE, or the terminal prompt"}
 	case errors.Is(err, store.ErrAccessDenied):
 		return []string{"use -i with a private key whose public key was a recipient when the clip was imported"}
+	case errors.Is(err, store.ErrUnknownPerson):
+		return []string{"see `custody user list`; a DPO registers people with `custody user add`"}
+	case errors.Is(err, store.ErrNotDPO):
+		return []string{"ask a DPO to do it with their key (-i)"}
 	case errors.Is(err, media.ErrNotMedia):
 		return []string{"only video and audio recordings can be imported; check the file plays with ffprobe"}
 	case errors.Is(err, media.ErrToolMissing):
