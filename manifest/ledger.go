@@ -273,9 +273,10 @@ func (l *Ledger) Check() (*Keyring, []Issue) {
 			}
 		}
 		if !signedByActor {
+			// Its key changes do not count: a forged user.add must not
+			// authorise the forger for the entries that follow.
 			bad(seq, "ledger-actor", "entry %d is not validly signed by its actor %q (%s)", seq, e.Actor.Name, e.Actor.Key)
-		}
-		if err := kr.apply(rec); err != nil {
+		} else if err := kr.apply(rec); err != nil {
 			bad(seq, "ledger-payload", "entry %d: %v", seq, err)
 		}
 	}

@@ -285,6 +285,23 @@ func TestCheckCatches(t *testing.T) {
 			ls = append(ls, rec.Line)
 			return appendTo(ls, access("alice"), alice, station)
 		}, []string{"9:ledger-actor", "9:ledger-signer"}},
+		{"intruder adds itself, then signs", func() [][]byte {
+			// A user.add that does not verify must not authorise its key
+			// for what follows.
+			p, _ := json.Marshal(manifest.KeyPayload{Name: "intruder", Key: seal.AuthorizedKey(intruder.PublicKey())})
+			ls := appendTo(slices.Clone(good), manifest.Entry{Actor: manifest.Actor{Name: "intruder"}, Action: "user.add", Payload: p}, intruder)
+			return appendTo(ls, access("intruder"), intruder)
+		}, []string{"8:ledger-actor", "8:ledger-signer", "9:ledger-actor", "9:ledger-signer"}},
+		{"forged user.add under the station's name", func() [][]byte {
+			// Signed by the intruder but naming the station's fingerprint.
+			p, _ := json.Marshal(manifest.KeyPayload{Name: "intruder", Key: seal.AuthorizedKey(intruder.PublicKey())})
+			e := manifest.Entry{Actor: manifest.Actor{Name: "station", Key: seal.Fingerprint(station.PublicKey())}, Action: "user.add", Payload: p}
+			ls := appendTo(slices.Clone(good), e, intruder)
+			sg := sigsOf(t, ls[8])
+			sg[0].Key = seal.Fingerprint(station.PublicKey())
+			ls[8] = reencode(t, ls[8], sg)
+			return appendTo(ls, access("intruder"), intruder)
+		}, []string{"8:ledger-actor", "8:ledger-signature", "9:ledger-actor", "9:ledger-signer"}},
 		{"user.add with a bad key", func() [][]byte {
 			e := manifest.Entry{Actor: manifest.Actor{Name: "station"}, Action: "user.add", Payload: json.RawMessage(`{"name":"bob","key":"not a key"}`)}
 			return appendTo(slices.Clone(good), e, station)
