@@ -389,6 +389,34 @@ func TestImportCancelled(t *testing.T) {
 	verified(t, s.Dir)
 }
 
+// A recording that changes while it is being read (a camera still
+// writing it) is refused and nothing is kept.
+func TestImportFileChanging(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	path := filepath.Join(t.TempDir(), "growing.mkv")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2", "-c:v", "rawvideo", "-pix_fmt", "yuv420p", path)
+	before := snapshot(t, s.Dir)
+	appended := false
+	_, err := s.Import(context.Background(), path, store.ImportOptions{Progress: func(int64) {
+		if !appended {
+			appended = true
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				panic(err)
+			}
+			f.Write(make([]byte, 4096))
+			f.Close()
+		}
+	}})
+	if !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("got %v, want ErrChanged", err)
+	}
+	if snapshot(t, s.Dir) != before {
+		t.Fatal("a refused import changed the store")
+	}
+}
+
 func pseudoRandom(n int) []byte {
 	b := make([]byte, n)
 	x := uint32(2463534242)
