@@ -8,6 +8,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	texttemplate "text/template"
@@ -169,7 +170,32 @@ func (b *builder) reportData(station, stationLine string) *ReportData {
 		d.Clips = append(d.Clips, rc)
 	}
 	d.Steps = VerificationSteps(d)
+	sanitize(reflect.ValueOf(d))
 	return d
+}
+
+// sanitize replaces control characters in every string reachable from v:
+// ledger text (notes, reasons) may hold terminal escapes or characters
+// that are not allowed in HTML, and html/template escapes markup only.
+func sanitize(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			sanitize(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			sanitize(v.Field(i))
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			sanitize(v.Index(i))
+		}
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(cleanText(v.String()))
+		}
+	}
 }
 
 func mediaLine(c *store.Clip) string {
