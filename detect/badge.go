@@ -22,15 +22,23 @@ func personZone(f Box) image.Rectangle {
 	)
 }
 
-// onPerson reports whether the centre of r lies in the zone of any face.
-func onPerson(r image.Rectangle, faces []Box) bool {
+// wearer returns the largest face whose person zone holds the centre of r.
+func wearer(r image.Rectangle, faces []Box) (Box, bool) {
 	c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
+	var best Box
+	found := false
 	for _, f := range faces {
-		if f.Label == LabelFace && c.In(personZone(f)) {
-			return true
+		if f.Label == LabelFace && c.In(personZone(f)) && (!found || f.Area() > best.Area()) {
+			best, found = f, true
 		}
 	}
-	return false
+	return best, found
+}
+
+// onPerson reports whether the centre of r lies in the zone of any face.
+func onPerson(r image.Rectangle, faces []Box) bool {
+	_, ok := wearer(r, faces)
+	return ok
 }
 
 // textCluster is a group of text boxes that are probably printed on the
@@ -83,10 +91,10 @@ func clusterText(boxes []Box) []textCluster {
 		hs := make([]int, len(g))
 		for i, b := range g {
 			c.bounds = c.bounds.Union(b.Rect())
-			hs[i] = b.H
+			hs[i] = min(b.W, b.H)
 			c.score = math.Max(c.score, b.Score)
 		}
-		sort.Ints(hs)
+		sort.Ints(hs) // heights of the line boxes (min side: lines may run vertically)
 		c.lineH = hs[len(hs)/2]
 		out = append(out, c)
 	}
@@ -97,14 +105,21 @@ func clusterText(boxes []Box) []textCluster {
 // when its outline cannot be seen. It is the union of the two common
 // layouts: portrait badges (photo above the name, about 1.4 name widths
 // high, more lines below) and landscape ID cards (photo beside the text,
-// about a text width away, the name anywhere from the top edge down). Short text (a first name) is bounded below by
-// multiples of the line height, since the photo does not shrink with it.
-func guessCard(c textCluster) image.Rectangle {
+// about a text width away, the name anywhere from the top edge down).
+// Short text (a first name) is bounded below by multiples of the line
+// height, since the photo does not shrink with it. When the wearer's face
+// is known, the card reaches no further than 1.2 face heights from the
+// text: badges are smaller than faces.
+func guessCard(c textCluster, face Box) image.Rectangle {
 	cw := float64(c.bounds.Dx())
 	l := float64(c.lineH)
 	side := math.Max(0.9*cw, 4*l)
 	up := math.Max(1.4*cw, 9*l)
 	down := math.Max(0.9*cw, 5*l)
+	if face.H > 0 {
+		reach := 1.2 * float64(face.H)
+		side, up, down = math.Min(side, reach), math.Min(up, reach), math.Min(down, reach)
+	}
 	return image.Rect(
 		c.bounds.Min.X-int(math.Ceil(side)), c.bounds.Min.Y-int(math.Ceil(up)),
 		c.bounds.Max.X+int(math.Ceil(side)), c.bounds.Max.Y+int(math.Ceil(down)),
@@ -114,7 +129,7 @@ func guessCard(c textCluster) image.Rectangle {
 // cardSearchWindow is where findCard looks for a card outline around c:
 // the guessed card extent, which contains every plausible card.
 func cardSearchWindow(c textCluster) image.Rectangle {
-	return guessCard(c).Inset(-2)
+	return guessCard(c, Box{}).Inset(-2)
 }
 
 // plausibleCard reports whether rectangle r (with fill = contour area over

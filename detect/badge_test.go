@@ -64,13 +64,25 @@ func TestGuessCardCoversCommonLayouts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		c := textCluster{boxes: []Box{boxFromRect(tc.text, 1, LabelText)}, bounds: tc.text, lineH: tc.text.Dy()}
-		g := guessCard(c)
+		g := guessCard(c, Box{})
+		// The wearer's face is larger than the card: no clamping.
+		if gf := guessCard(c, Box{W: 150 * u, H: 200 * u}); gf != g {
+			t.Errorf("%s: clamped by a large face: %v, want %v", tc.name, gf, g)
+		}
 		if cov := Coverage(tc.card, []image.Rectangle{g}); cov < 1 {
 			t.Errorf("%s: guessed card %v covers %.0f%% of the card %v", tc.name, g, 100*cov, tc.card)
 		}
 		if a, ca := g.Dx()*g.Dy(), tc.card.Dx()*tc.card.Dy(); a > 8*ca {
 			t.Errorf("%s: guessed card %v is %.1f× the card area", tc.name, g, float64(a)/float64(ca))
 		}
+	}
+}
+
+func TestGuessCardClampedByFace(t *testing.T) {
+	c := textCluster{bounds: image.Rect(100, 100, 154, 193), lineH: 54}
+	g := guessCard(c, Box{X: 90, Y: 0, W: 60, H: 50, Label: LabelFace})
+	if want := image.Rect(40, 40, 214, 253); g != want {
+		t.Errorf("guessCard = %v, want %v (1.2 face heights around the text)", g, want)
 	}
 }
 

@@ -84,7 +84,32 @@ func (d *scaledDetector) Detect(img gocv.Mat) ([]Box, error) {
 			all = append(all, scaleBox(b, image.Point{}, sx, sy))
 		}
 	}
-	return inFrame(NMS(all, d.nms), w, h), nil
+	return inFrame(NMS(dropWeakGiants(all, w, h, d.thresh), d.nms), w, h), nil
+}
+
+// Boxes wider or taller than giantShare of the frame's shorter side need
+// at least giantThreshold: the models' largest anchors fire on dark corners
+// and blank walls with middling scores (0.6 on the fisheye clip), while a
+// face that close is seen sharply and scores above 0.99 (and no face of
+// faces_dlib, at any scale, needed more than 0.79 to be found).
+const (
+	giantShare     = 0.5
+	giantThreshold = 0.8
+)
+
+func dropWeakGiants(boxes []Box, w, h int, thresh float64) []Box {
+	if thresh >= giantThreshold {
+		return boxes
+	}
+	limit := giantShare * float64(min(w, h))
+	out := boxes[:0]
+	for _, b := range boxes {
+		if float64(max(b.W, b.H)) > limit && b.Score < giantThreshold {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // level runs the network over one resized frame: in one pass for

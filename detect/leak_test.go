@@ -23,7 +23,7 @@ func TestLeakMats(t *testing.T) {
 		gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 47, 33, gocv.MatTypeCV8UC3),
 		gocv.NewMat(),
 	}
-	scene, _ := badgeScene(t, color.RGBA{R: 245, G: 245, B: 245}, 0)
+	scene, _ := badgeScene(t, color.RGBA{R: 245, G: 245, B: 245}, true, 0)
 	frames = append(frames, scene)
 	before := gocv.MatProfile.Count()
 

@@ -208,12 +208,13 @@ func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
 	var out []Box
 	for _, cl := range clusterText(regions) {
 		card, found := findCard(gray, cl)
+		face, worn := wearer(cl.bounds, faces)
 		var r image.Rectangle
 		switch {
-		case onPerson(cl.bounds, faces) && found:
+		case worn && found:
 			r = card.Union(cl.bounds)
-		case onPerson(cl.bounds, faces):
-			r = guessCard(cl)
+		case worn:
+			r = guessCard(cl, face)
 		case found && card.Dx()*card.Dy() <= frameArea/8:
 			r = card.Union(cl.bounds)
 		case c.textMode == TextAll:
