@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,10 +106,33 @@ func TestSealFreshKeys(t *testing.T) {
 	}
 }
 
-func TestSealNoRecipients(t *testing.T) {
+func TestSealRecipientErrors(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := seal.Seal(context.Background(), &out, bytes.NewReader([]byte("x")), nil, nil); err == nil {
 		t.Fatal("Seal with no recipients succeeded")
+	}
+	// age refuses to mix post-quantum and classic recipients; the error
+	// must come back (with the pipeline torn down), not hang.
+	hy, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rec := x25519(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := seal.Seal(context.Background(), &out, bytes.NewReader(randomBytes(8*mib, 1)), []age.Recipient{rec, hy.Recipient()}, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "recipients") {
+			t.Fatalf("mixed recipients: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Seal hung after the encrypter failed")
+	}
+	if out.Len() != 0 {
+		t.Fatalf("%d bytes written", out.Len())
 	}
 }
 
