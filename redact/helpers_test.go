@@ -30,14 +30,17 @@ func makeClip(t testing.TB, dir, name string, args ...string) string {
 }
 
 // facesClip renders a clip with real faces: a photo from faces_dlib
-// (several people, faces of 35-45 px) scaled up and panned, with a sine
-// tone as audio. Extra output arguments go before the file name.
+// (several people, faces of about 90-110 px) scaled and panned, with a
+// detailed test pattern in the bottom-left corner (x 0-160, y 290-350, for
+// manual-region edits) and a sine tone as audio. Extra output arguments go
+// before the file name.
 func facesClip(t testing.TB, dir, name string, seconds string, extra ...string) string {
 	t.Helper()
 	photo := testenv.Shared(t, "data/faces_dlib/2008_002506.jpg")
 	args := []string{"-loop", "1", "-framerate", "30", "-i", photo,
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-filter_complex", "[0:v]scale=1000:750,crop=640:480:x='min(300,t*80)':y=120,format=yuv420p[v]",
+		"-f", "lavfi", "-i", "testsrc2=size=160x60:rate=30",
+		"-filter_complex", "[0:v]scale=640:480,crop=480:360:x='min(160,t*60)':y=40[bg];[bg][2:v]overlay=0:290,format=yuv420p[v]",
 		"-map", "[v]", "-map", "1:a", "-t", seconds,
 		"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac"}
 	return makeClip(t, dir, name, append(args, extra...)...)

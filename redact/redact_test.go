@@ -97,7 +97,7 @@ func TestRedactFaces(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Tracks) != len(rep.Tracks) || doc.Frames != 90 || doc.Width != 640 {
+	if len(doc.Tracks) != len(rep.Tracks) || doc.Frames != 90 || doc.Width != 480 {
 		t.Errorf("tracks.json: %d tracks (report %d), %d frames, width %d", len(doc.Tracks), len(rep.Tracks), doc.Frames, doc.Width)
 	}
 	for _, tr := range doc.Tracks {
