@@ -129,7 +129,7 @@ func (r *Reader) issue(code, subject, format string, a ...any) {
 
 func (r *Reader) walk(rel string, depth int) error {
 	dir := filepath.Join(r.root, filepath.FromSlash(rel))
-	ents, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
 	if err != nil {
 		if rel == "" {
 			return err
@@ -137,44 +137,61 @@ func (r *Reader) walk(rel string, depth int) error {
 		r.issue("file-unreadable", rel, "cannot list directory: %v", err)
 		return nil
 	}
-	for _, e := range ents {
-		name := e.Name()
-		p := name
-		if rel != "" {
-			p = rel + "/" + name
-		}
-		if is := CheckPath(p); is != nil {
-			r.Issues = append(r.Issues, *is)
-			continue
-		}
-		if r.count++; r.count > r.lim.MaxFiles {
-			if r.count == r.lim.MaxFiles+1 {
-				r.issue("bundle-limit", p, "more than %d files and directories: refusing to read further", r.lim.MaxFiles)
-			}
+	defer d.Close()
+	for {
+		// In batches, so that a directory of millions of entries is
+		// refused at the limit instead of being read whole.
+		ents, err := d.ReadDir(256)
+		if err != nil && err != io.EOF {
+			r.issue("file-unreadable", rel, "cannot list directory: %v", err)
 			return nil
 		}
-		switch t := e.Type(); {
-		case t&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(filepath.Join(dir, name))
-			r.issue("symlink", p, "is a symbolic link (to %s): bundles hold only regular files, and a link could make the verifier read outside the bundle", quote(target))
-		case t.IsDir():
-			if depth+1 >= MaxDepth {
-				r.issue("path-malformed", p, "directories nested more than %d deep", MaxDepth)
-				continue
+		if len(ents) == 0 {
+			return nil
+		}
+		for _, e := range ents {
+			if r.count++; r.count > r.lim.MaxFiles {
+				if r.count == r.lim.MaxFiles+1 {
+					r.issue("bundle-limit", rel, "more than %d files and directories: refusing to read further", r.lim.MaxFiles)
+				}
+				return nil
 			}
-			if err := r.walk(p, depth+1); err != nil {
+			if err := r.entry(dir, rel, e, depth); err != nil {
 				return err
 			}
-		case t.IsRegular():
-			fi, err := e.Info()
-			if err != nil {
-				r.issue("file-unreadable", p, "%v", err)
-				continue
-			}
-			r.Files = append(r.Files, File{Name: p, Size: fi.Size(), fi: fi})
-		default:
-			r.issue("special-file", p, "is a %s, not a regular file", t.String())
 		}
+	}
+}
+
+func (r *Reader) entry(dir, rel string, e fs.DirEntry, depth int) error {
+	name := e.Name()
+	p := name
+	if rel != "" {
+		p = rel + "/" + name
+	}
+	if is := CheckPath(p); is != nil {
+		r.Issues = append(r.Issues, *is)
+		return nil
+	}
+	switch t := e.Type(); {
+	case t&fs.ModeSymlink != 0:
+		target, _ := os.Readlink(filepath.Join(dir, name))
+		r.issue("symlink", p, "is a symbolic link (to %s): bundles hold only regular files, and a link could make the verifier read outside the bundle", quote(target))
+	case t.IsDir():
+		if depth+1 >= MaxDepth {
+			r.issue("path-malformed", p, "directories nested more than %d deep", MaxDepth)
+			return nil
+		}
+		return r.walk(p, depth+1)
+	case t.IsRegular():
+		fi, err := e.Info()
+		if err != nil {
+			r.issue("file-unreadable", p, "%v", err)
+			return nil
+		}
+		r.Files = append(r.Files, File{Name: p, Size: fi.Size(), fi: fi})
+	default:
+		r.issue("special-file", p, "is a %s, not a regular file", t.String())
 	}
 	return nil
 }

@@ -108,20 +108,32 @@ type bundleCheck struct {
 	export     *store.ExportPayload
 }
 
+// parsedFiles are the files verify parses, with the most it reads of each
+// into memory. Everything else, footage and reports included, is only
+// streamed through the hashes, so memory does not grow with the bundle.
+var parsedFiles = map[string]int64{
+	bundle.BagItFile: 4 << 10, bundle.BagInfoFile: 1 << 20,
+	bundle.ManifestSHA256: 64 << 20, bundle.ManifestSHA512: 64 << 20, bundle.TagManifestSHA512: 1 << 20,
+	bundle.StatementFile: bundle.MaxStatementSize, bundle.StatementSigFile: 64 << 10,
+	bundle.LedgerFile: bundle.MaxLedgerSize, bundle.ProofsFile: bundle.MaxProofsSize,
+	bundle.CheckpointFile: 64 << 10, bundle.StationKeyFile: 64 << 10,
+}
+
 // hashAll reads every file once, streaming, hashing SHA-256 and SHA-512.
-// Tag files (outside data/) are small and kept for parsing.
+// The files verify parses are kept.
 func (v *bundleCheck) hashAll(ctx context.Context) error {
-	lim := v.opts.Limits
-	if lim.MaxTagFile == 0 {
-		lim.MaxTagFile = bundle.DefaultLimits.MaxTagFile
-	}
 	for i := range v.rd.Files {
 		f := &v.rd.Files[i]
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !bundle.IsPayload(f.Name) && f.Size <= lim.MaxTagFile {
-			data, err := v.rd.ReadSmall(f, lim.MaxTagFile)
+		limit, parse := parsedFiles[f.Name]
+		if m := v.opts.Limits.MaxTagFile; parse && m > 0 && m < limit {
+			limit = m
+		}
+		switch {
+		case parse && f.Size <= limit:
+			data, err := v.rd.ReadSmall(f, limit)
 			if err != nil {
 				v.unreadable(f.Name, err)
 				continue
@@ -132,9 +144,9 @@ func (v *bundleCheck) hashAll(ctx context.Context) error {
 			if v.opts.Progress != nil {
 				v.opts.Progress(int64(len(data)))
 			}
-		} else {
-			if !bundle.IsPayload(f.Name) {
-				v.r.fail("file-too-large", f.Name, "tag file of %d bytes is larger than any custody writes (limit %d)", f.Size, lim.MaxTagFile)
+		default:
+			if parse {
+				v.r.fail("file-too-large", f.Name, "is %d bytes, more than custody ever writes for it (limit %d): it is not parsed", f.Size, limit)
 			}
 			rc, err := v.rd.Open(f)
 			if err != nil {

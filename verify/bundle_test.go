@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/custody-evidence/custody/bundle"
 	"github.com/custody-evidence/custody/bundle/bundletest"
 	"github.com/custody-evidence/custody/internal/testenv"
 	"github.com/custody-evidence/custody/seal"
@@ -57,5 +58,31 @@ func TestBundleRoundTrip(t *testing.T) {
 				t.Fatalf("without a pinned key: %+v", r)
 			}
 		})
+	}
+}
+
+// TestBundleLimits: a bundle over the reader's limits is refused with a
+// problem rather than read: too many files, a tag file larger than custody
+// ever writes.
+func TestBundleLimits(t *testing.T) {
+	testenv.Tool(t, "ffmpeg")
+	f := bundletest.New(t, 1)
+	p := filepath.Join(f.Dir, "b")
+	f.Export(t, p, false, f.Originals[0])
+	for _, tc := range []struct {
+		lim  bundle.Limits
+		code string
+	}{
+		{bundle.Limits{MaxFiles: 5}, "bundle-limit"},
+		{bundle.Limits{MaxTagFile: 100}, "file-too-large"},
+		{bundle.Limits{MaxTotal: 1000}, "bundle-limit"},
+	} {
+		r, err := verify.Bundle(context.Background(), p, verify.BundleOptions{TrustedKeys: []ssh.PublicKey{pinned(t, f)}, Limits: tc.lim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Verified || !r.HasCode(tc.code) {
+			t.Errorf("limits %+v: want %s, got %+v", tc.lim, tc.code, r.Problems)
+		}
 	}
 }
