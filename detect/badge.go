@@ -152,3 +152,69 @@ func plausibleCard(r image.Rectangle, fill float64, c textCluster) bool {
 	ar := float64(r.Dx()) / float64(r.Dy())
 	return ar >= 0.45 && ar <= 2.3
 }
+
+// carriedText is a text mask from the last text pass, with the face of the
+// person wearing it (zero when it is not worn).
+type carriedText struct {
+	box  Box
+	face Box
+}
+
+// moveWithWearer maps the text masks of the last text pass onto a frame
+// where only faces were detected: a worn mask follows the current face
+// that best matches its wearer's (largest overlap, else the nearest face of
+// similar size within three face sizes), translated with the face centre
+// and scaled with the face size. Masks whose wearer is not found, and masks not worn
+// (cards seen without a face), stay where they were.
+func moveWithWearer(carry []carriedText, faces []Box) []Box {
+	out := make([]Box, 0, len(carry))
+	for _, c := range carry {
+		b := c.box
+		if c.face.Area() > 0 {
+			if f, ok := matchFace(c.face, faces); ok {
+				s := math.Sqrt(float64(f.Area()) / float64(c.face.Area()))
+				fcx, fcy := center(c.face)
+				ncx, ncy := center(f)
+				bcx, bcy := center(b)
+				cx := ncx + (bcx-fcx)*s
+				cy := ncy + (bcy-fcy)*s
+				w, h := float64(b.W)*s, float64(b.H)*s
+				b = floatBox(float32(cx-w/2), float32(cy-h/2), float32(w), float32(h), b.Score, b.Label)
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func center(b Box) (float64, float64) {
+	return float64(b.X) + float64(b.W)/2, float64(b.Y) + float64(b.H)/2
+}
+
+// matchFace finds the face in faces that is the same person as old.
+func matchFace(old Box, faces []Box) (Box, bool) {
+	var best Box
+	bestIoU, bestDist := 0.0, math.Inf(1)
+	ox, oy := center(old)
+	reach := 3 * float64(max(old.W, old.H))
+	for _, f := range faces {
+		if f.Label != LabelFace || f.Area() == 0 {
+			continue
+		}
+		if iou := IoU(old, f); iou > bestIoU {
+			best, bestIoU = f, iou
+			continue
+		}
+		if bestIoU > 0 {
+			continue
+		}
+		if r := float64(f.Area()) / float64(old.Area()); r < 0.25 || r > 4 {
+			continue
+		}
+		fx, fy := center(f)
+		if d := math.Hypot(fx-ox, fy-oy); d < reach && d < bestDist {
+			best, bestDist = f, d
+		}
+	}
+	return best, bestIoU > 0 || !math.IsInf(bestDist, 1)
+}

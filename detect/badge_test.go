@@ -108,3 +108,36 @@ func TestPlausibleCard(t *testing.T) {
 		}
 	}
 }
+
+func TestMoveWithWearer(t *testing.T) {
+	face := Box{X: 100, Y: 100, W: 40, H: 50, Score: 1, Label: LabelFace}
+	badge := Box{X: 110, Y: 200, W: 30, H: 40, Score: 0.8, Label: LabelText}
+	card := Box{X: 400, Y: 10, W: 30, H: 20, Score: 0.7, Label: LabelText}
+	carry := []carriedText{{box: badge, face: face}, {box: card}}
+	tests := []struct {
+		name  string
+		faces []Box
+		want  Box
+	}{
+		{"face moved", []Box{{X: 130, Y: 110, W: 40, H: 50, Label: LabelFace}},
+			Box{X: 140, Y: 210, W: 30, H: 40, Score: 0.8, Label: LabelText}},
+		{"moved further than its size", []Box{{X: 150, Y: 120, W: 40, H: 50, Label: LabelFace}},
+			Box{X: 160, Y: 220, W: 30, H: 40, Score: 0.8, Label: LabelText}},
+		{"a much smaller face nearby is someone else", []Box{{X: 150, Y: 120, W: 10, H: 12, Label: LabelFace}}, badge},
+		// Face twice the size, same centre (120,125): the badge centre
+		// (125,220) moves to 120+2·5, 125+2·95, and doubles.
+		{"face closer", []Box{{X: 80, Y: 75, W: 80, H: 100, Label: LabelFace}},
+			Box{X: 100, Y: 275, W: 60, H: 80, Score: 0.8, Label: LabelText}},
+		{"no face: stays", nil, badge},
+		{"other person far away: stays", []Box{{X: 500, Y: 500, W: 40, H: 50, Label: LabelFace}}, badge},
+		{"nearest without overlap", []Box{{X: 500, Y: 500, W: 40, H: 50, Label: LabelFace}, {X: 141, Y: 100, W: 40, H: 50, Label: LabelFace}},
+			Box{X: 151, Y: 200, W: 30, H: 40, Score: 0.8, Label: LabelText}},
+		{"text boxes are not faces", []Box{{X: 150, Y: 120, W: 40, H: 50, Label: LabelText}}, badge},
+	}
+	for _, tc := range tests {
+		got := moveWithWearer(carry, tc.faces)
+		if len(got) != 2 || got[0] != tc.want || got[1] != card {
+			t.Errorf("%s: got %+v, want [%+v %+v]", tc.name, got, tc.want, card)
+		}
+	}
+}

@@ -61,8 +61,16 @@ type Config struct {
 	// TextUnclip is the DB unclip ratio (how far boxes grow beyond the
 	// shrunk text kernel); 0 means 2.0.
 	TextUnclip float64
-	// TextMaxSide caps the long side of the text pass input; 0 means 960.
+	// TextMaxSide caps the long side of the text pass input; 0 means 640
+	// (badge names legible in 1080p footage stay above the model's
+	// smallest text; larger costs time in proportion to pixels).
 	TextMaxSide int
+	// TextEvery runs the text model on every TextEvery-th call of Detect
+	// or DetectText only; in between, the last text boxes are returned
+	// again, those worn by a person moved and scaled with their wearer's
+	// face. 0 or 1 means every call. The text pass costs several times the
+	// face pass, and badges move with faces.
+	TextEvery int
 }
 
 // DefaultFaceThreshold is the recall-tuned score threshold per face model,
@@ -81,7 +89,7 @@ const (
 	defaultTextThresh  = 0.3
 	defaultTextBox     = 0.5
 	defaultTextUnclip  = 2.0
-	defaultTextMaxSide = 960
+	defaultTextMaxSide = 640
 )
 
 // withDefaults fills zero fields and validates the rest.
@@ -139,6 +147,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TextUnclip < 1 || c.TextUnclip > 5 {
 		return c, configError("text unclip ratio %v out of range (want 1 to 5)", c.TextUnclip)
 	}
+	if c.TextEvery == 0 {
+		c.TextEvery = 1
+	}
+	if c.TextEvery < 1 || c.TextEvery > 1000 {
+		return c, configError("text pass every %d calls out of range (want 1 to 1000)", c.TextEvery)
+	}
 	if c.TextMaxSide < 64 || c.TextMaxSide > 4096 {
 		return c, configError("text pass size %d out of range (want 64 to 4096)", c.TextMaxSide)
 	}
@@ -154,6 +168,6 @@ func (c Config) faceThreshold(kind string) float64 {
 
 // String summarises the parameters for audit records.
 func (c Config) String() string {
-	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d",
-		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide)
+	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d text_every=%d",
+		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide, c.TextEvery)
 }

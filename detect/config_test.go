@@ -13,7 +13,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if c.Face != FaceAuto || c.Text != "" || c.HaarDir != DefaultHaarDir || c.MinFace != 20 ||
 		c.NMSThreshold != 0.4 || c.TextThreshold != 0.3 || c.TextBoxThreshold != 0.5 ||
-		c.TextUnclip != 2 || c.TextMaxSide != 960 {
+		c.TextUnclip != 2 || c.TextMaxSide != 640 || c.TextEvery != 1 {
 		t.Errorf("defaults: %+v", c)
 	}
 	for kind, want := range DefaultFaceThreshold {
@@ -40,6 +40,7 @@ func TestConfigInvalid(t *testing.T) {
 		{"min face", Config{MinFace: 2}, "minimum face size 2 px"},
 		{"unclip", Config{TextUnclip: 9}, "text unclip ratio 9"},
 		{"text size", Config{TextMaxSide: 10}, "text pass size 10"},
+		{"text cadence", Config{TextEvery: -2}, "text pass every -2 calls"},
 	}
 	for _, tc := range tests {
 		_, err := tc.c.withDefaults()

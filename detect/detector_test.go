@@ -485,3 +485,45 @@ func TestBadgeMaskedAsWholeCard(t *testing.T) {
 		})
 	}
 }
+
+// With TextEvery 3 the text model runs on calls 1 and 4 only; calls 2 and
+// 3 return the badge moved with its wearer's face (proved by giving them a
+// blank frame, on which the model would find nothing).
+func TestTextEveryCarriesWornBadges(t *testing.T) {
+	img, _ := badgeScene(t, color.RGBA{R: 245, G: 245, B: 245}, true, 0)
+	defer img.Close()
+	blank := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), img.Rows(), img.Cols(), gocv.MatTypeCV8UC3)
+	defer blank.Close()
+	c := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3})
+	faces, err := c.DetectFaces(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.DetectText(img, faces)
+	if err != nil || len(first) == 0 {
+		t.Fatalf("first pass: %v %v", first, err)
+	}
+	moved := make([]Box, len(faces))
+	for i, f := range faces {
+		f.X += 20
+		f.Y += 10
+		moved[i] = f
+	}
+	for call := 2; call <= 3; call++ {
+		got, err := c.DetectText(blank, moved)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(first) {
+			t.Fatalf("call %d: %d boxes, want the %d carried", call, len(got), len(first))
+		}
+		for i := range got {
+			if got[i].X != first[i].X+20 || got[i].Y != first[i].Y+10 || got[i].W != first[i].W || got[i].H != first[i].H {
+				t.Errorf("call %d: %+v, want %+v moved by (20,10)", call, got[i], first[i])
+			}
+		}
+	}
+	if got, err := c.DetectText(blank, moved); err != nil || len(got) != 0 {
+		t.Errorf("call 4 should run the model on the blank frame: %v %v", got, err)
+	}
+}

@@ -129,6 +129,12 @@ type Composite struct {
 	textMode  string
 	cfg       Config
 	modelsDir string
+
+	// Text pass cadence (Config.TextEvery): calls since the last pass and
+	// what it found, for the calls in between.
+	textCalls int
+	carry     []carriedText
+	carrySize image.Point
 }
 
 // Name is the face detector's name, plus the text model and mode when text
@@ -188,7 +194,9 @@ func (c *Composite) DetectFaces(img gocv.Mat) ([]Box, error) {
 //     an ID card held up);
 //   - in mode all, every other text region is masked too.
 //
-// The returned boxes are labelled text.
+// The returned boxes are labelled text. With Config.TextEvery above 1 the
+// model runs on every TextEvery-th call only; the calls in between return
+// the last pass's boxes, worn ones moved with their wearer's face.
 func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
 	if c.text == nil {
 		return nil, nil
@@ -196,9 +204,20 @@ func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
 	if err := checkFrame(img); err != nil {
 		return nil, err
 	}
+	size := image.Pt(img.Cols(), img.Rows())
+	if c.textCalls > 0 && c.textCalls < c.cfg.TextEvery && size == c.carrySize {
+		c.textCalls++
+		return moveWithWearer(c.carry, faces), nil
+	}
+	c.textCalls = 1
+	c.carry, c.carrySize = nil, size
 	regions, err := c.text.textRegions(img, c.cfg)
-	if err != nil || len(regions) == 0 {
+	if err != nil {
+		c.textCalls = 0
 		return nil, err
+	}
+	if len(regions) == 0 {
+		return nil, nil
 	}
 	gray := gocv.NewMat()
 	defer gray.Close()
@@ -206,6 +225,7 @@ func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
 	w, h := img.Cols(), img.Rows()
 	frameArea := w * h
 	var out []Box
+	wornBy := map[Box]Box{}
 	for _, cl := range clusterText(regions) {
 		card, found := findCard(gray, cl)
 		face, worn := wearer(cl.bounds, faces)
@@ -218,18 +238,24 @@ func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
 		case found && card.Dx()*card.Dy() <= frameArea/8:
 			r = card.Union(cl.bounds)
 		case c.textMode == TextAll:
-			for _, b := range cl.boxes {
-				out = append(out, b)
-			}
+			out = append(out, cl.boxes...)
 			continue
 		default:
 			continue
 		}
 		pad := max(2, cl.lineH/4)
 		r = r.Inset(-pad).Intersect(image.Rect(0, 0, w, h))
-		out = append(out, boxFromRect(r, cl.score, LabelText))
+		b := boxFromRect(r, cl.score, LabelText)
+		out = append(out, b)
+		if worn {
+			wornBy[b] = face
+		}
 	}
-	return NMS(out, 0.7), nil
+	out = NMS(out, 0.7)
+	for _, b := range out {
+		c.carry = append(c.carry, carriedText{box: b, face: wornBy[b]})
+	}
+	return out, nil
 }
 
 // Close releases every network.
