@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -106,12 +107,19 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 	cmd := exec.CommandContext(cctx, bin, args...)
 	d := &Decoder{ctx: ctx, Args: args, cmd: cmd, cancel: cancel, stderr: NewTail(8192), video: -1}
 	cmd.Stderr = d.stderr
-	d.stdout, err = cmd.StdoutPipe()
+	// An explicit pipe rather than StdoutPipe, to size its buffer.
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	growPipe(pw)
+	cmd.Stdout = pw
+	d.stdout = pr
+	err = cmd.Start()
+	pw.Close() // ffmpeg holds the write end now
+	if err != nil {
+		pr.Close()
 		cancel()
 		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
 	}
@@ -240,6 +248,7 @@ func (d *Decoder) wait() error {
 	d.once.Do(func() {
 		_, _ = io.Copy(io.Discard, d.stdout)
 		err := d.cmd.Wait()
+		d.stdout.Close()
 		if err != nil {
 			if ctxErr := d.ctx.Err(); ctxErr != nil {
 				d.waitErr = ctxErr

@@ -23,7 +23,7 @@ import (
 
 // Options configures Redact and RedactTo. The zero value with a Detector
 // set is the default: every frame detected, 20% margin, irreversible blur
-// in ellipses, libx264 CRF 18 veryfast, audio copied bit-exact, metadata
+// in ellipses, libx264 CRF 20 veryfast, audio copied bit-exact, metadata
 // stripped.
 type Options struct {
 	ScanOptions
