@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,99 +19,156 @@ import (
 	"github.com/custody-evidence/custody/media"
 )
 
-var evalFlag = flag.Bool("eval", false, "run the speed and leak evaluation on the shared real clips (slow)")
+var (
+	evalFlag  = flag.Bool("eval", false, "run the speed and leak evaluation on the shared real clips (slow)")
+	evalRuns  = flag.Int("eval.runs", 2, "timed runs per row; the best is reported (the machine is shared)")
+	evalQuick = flag.Bool("eval.quick", false, "evaluate the first clip with YuNet only")
+)
 
-// evalDetectors are the detectors the evaluation measures. The test Haar
-// stand-in is always there; real detectors from package detect are added
-// by evalRealDetectors when available.
-func evalDetectors(t *testing.T) []struct {
-	name string
-	det  detect.Detector
-} {
-	out := []struct {
-		name string
-		det  detect.Detector
-	}{{"haar (test stand-in)", newHaar(t, 3)}}
-	return append(out, evalRealDetectors(t)...)
+// cpuSeconds is the CPU time used so far by this process and its reaped
+// children (the ffmpeg processes), user plus system.
+func cpuSeconds() float64 {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
 }
 
-// TestEval prints, for each shared clip and detector, the redaction speed
-// next to a plain ffmpeg transcode of the same file in the same run, and the
-// leak check: an independent, stricter detector run on input and output.
-// Targets: redaction >= 40% of the transcode fps, >= 2x real time with a
-// DNN detector, and at most 5% of the faces left.
+type evalSetup struct {
+	name  string
+	cfg   detect.Config
+	every int
+}
+
+type evalRow struct {
+	clip, setup            string
+	frames                 int
+	fps, ffFPS             float64 // wall clock, best of runs
+	cpuMS, ffCPUMS         float64 // CPU milliseconds per frame, all processes
+	realtime               float64
+	before, after          int
+	speedOK, realOK, leakK string
+}
+
+// TestEval prints, for each shared clip and detector setting, the redaction
+// speed next to `ffmpeg -i IN -c:v libx264 -preset veryfast OUT` of the same
+// file, timed alternately in the same run, and the leak check: an
+// independent run of YuNet at a stricter threshold (0.8 instead of 0.5, on
+// every frame, decoded by OpenCV rather than by custody) counts faces in the
+// input and in the output.
 //
-//	go test ./redact -run TestEval -eval -v -timeout 30m
+// Two speed figures are given, because the build machine is shared: wall
+// clock frames per second (best of -eval.runs), and CPU milliseconds per
+// frame summed over every process (custody and its ffmpeg children), which
+// does not depend on what else runs. Targets: redaction >= 40% of the
+// transcode fps; >= 2x real time with a DNN detector; at most 5% of faces
+// left.
+//
+//	go test ./redact -run TestEval -eval -v -timeout 60m
 func TestEval(t *testing.T) {
 	if !*evalFlag {
 		t.Skip("evaluation: run with -eval")
 	}
+	models := filepath.Join(testenv.SharedDir(), "models")
+	setups := []evalSetup{
+		{"yunet every 1", detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone}, 1},
+		{"yunet every 3", detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone}, 3},
+		{"yunet+badges every 3", detect.Config{Face: detect.FaceYuNet, Text: detect.TextBadges, TextEvery: 2}, 3},
+	}
 	clips := []string{"data/video/gen1_demo_assets_test_video.mp4", "data/video/gen2_demo_assets_test_face_video.mp4"}
+	if *evalQuick {
+		setups, clips = setups[:2], clips[:1]
+	}
+	strict, _, err := detect.Open(detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone, ModelsDir: models, FaceThreshold: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Close()
+
 	dir := t.TempDir()
 	ctx := context.Background()
-	type row struct {
-		clip, det               string
-		frames                  int
-		fps, realtime           float64
-		ffmpegFPS               float64
-		before, after           int
-		ratio                   float64
-		speedOK, realOK, leakOK string
-	}
-	var rows []row
-	strict := newHaar(t, 6)
+	var rows []evalRow
 	for _, rel := range clips {
 		in := testenv.Shared(t, rel)
 		info, err := media.Probe(ctx, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Baseline: the plain transcode the issue compares against.
-		base := filepath.Join(dir, "baseline.mp4")
-		t0 := time.Now()
-		cmd := exec.Command("ffmpeg", "-v", "error", "-y", "-i", in, "-c:v", "libx264", "-preset", "veryfast", base)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("baseline transcode: %v %s", err, out)
-		}
-		ffFPS := float64(info.Video.Frames) / time.Since(t0).Seconds()
-		os.Remove(base)
 		before, _ := countFaces(t, strict, in)
-
-		for _, d := range evalDetectors(t) {
-			out := filepath.Join(dir, strings.Map(safe, d.name)+"-"+filepath.Base(in))
-			rep, err := Redact(ctx, in, out, Options{ScanOptions: ScanOptions{Detector: d.det, Info: info}})
+		for _, s := range setups {
+			s.cfg.ModelsDir = models
+			det, warn, err := detect.Open(s.cfg)
 			if err != nil {
-				t.Fatalf("%s on %s: %v", d.name, rel, err)
+				t.Fatalf("%s: %v", s.name, err)
 			}
-			after, _ := countFaces(t, strict, out)
-			r := row{clip: filepath.Base(in), det: d.name, frames: rep.Frames, fps: rep.FPS,
-				realtime: rep.FPS / info.Video.FPS, ffmpegFPS: ffFPS, before: before, after: after}
-			r.ratio = rep.FPS / ffFPS
-			r.speedOK = verdict(r.ratio >= 0.40)
+			if len(warn) > 0 {
+				t.Logf("%s: %v", s.name, warn)
+			}
+			r := evalRow{clip: filepath.Base(in), setup: s.name, before: before}
+			out := filepath.Join(dir, strings.Map(safe, s.name)+".mp4")
+			for run := 0; run < *evalRuns; run++ {
+				// The baseline the issue compares against, right before.
+				base := filepath.Join(dir, "baseline.mp4")
+				c0, t0 := cpuSeconds(), time.Now()
+				if b, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", in, "-c:v", "libx264", "-preset", "veryfast", base).CombinedOutput(); err != nil {
+					t.Fatalf("baseline transcode: %v %s", err, b)
+				}
+				wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
+				n := float64(info.Video.Frames)
+				r.ffFPS = max(r.ffFPS, n/wall)
+				if r.ffCPUMS == 0 || 1000*cpu/n < r.ffCPUMS {
+					r.ffCPUMS = 1000 * cpu / n
+				}
+				os.Remove(base)
+
+				os.Remove(out)
+				c0 = cpuSeconds()
+				rep, err := Redact(ctx, in, out, Options{ScanOptions: ScanOptions{Detector: det, Every: s.every, Info: info}})
+				if err != nil {
+					t.Fatalf("%s on %s: %v", s.name, rel, err)
+				}
+				cpu = cpuSeconds() - c0
+				r.frames = rep.Frames
+				r.fps = max(r.fps, rep.FPS)
+				if r.cpuMS == 0 || 1000*cpu/float64(rep.Frames) < r.cpuMS {
+					r.cpuMS = 1000 * cpu / float64(rep.Frames)
+				}
+			}
+			det.Close()
+			r.after, _ = countFaces(t, strict, out)
+			r.realtime = r.fps / info.Video.FPS
+			r.speedOK = verdict(r.fps >= 0.40*r.ffFPS)
 			r.realOK = verdict(r.realtime >= 2)
-			if before > 0 {
-				r.leakOK = verdict(float64(after) <= 0.05*float64(before))
-			} else {
-				r.leakOK = "n/a"
+			r.leakK = "n/a"
+			if r.before > 0 {
+				r.leakK = verdict(float64(r.after) <= 0.05*float64(r.before))
 			}
 			rows = append(rows, r)
-			os.Remove(out)
+			t.Log(formatRow(r))
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-38s %-22s %6s %8s %8s %9s %7s %9s %7s\n", "clip", "detector", "frames", "fps", "ffmpeg", "ratio", "x real", "faces", "leak")
+	fmt.Fprintf(&b, "\n%-34s %-22s %6s | %7s %7s %5s %-3s %6s %-3s | %9s %9s %5s | %11s %-3s\n",
+		"clip", "setup", "frames", "fps", "ffmpeg", "ratio", "", "x real", "", "cpu ms/f", "ffmpeg", "ratio", "faces in→out", "")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-38s %-22s %6d %8.1f %8.1f %5.0f%% %-3s %5.1fx %-3s %4d→%-4d %s\n", r.clip, r.det, r.frames, r.fps, r.ffmpegFPS,
-			100*r.ratio, r.speedOK, r.realtime, r.realOK, r.before, r.after, r.leakOK)
+		b.WriteString(formatRow(r) + "\n")
 	}
-	fmt.Fprintf(&b, "targets: redaction >= 40%% of ffmpeg -c:v libx264 -preset veryfast fps; >= 2x real time with a DNN detector;\n"+
-		"leak: a stricter independent detector (Haar alt2, 6 neighbours) finds <= 5%% of its input faces in the output\n")
+	b.WriteString("fps: wall clock, best of runs, ffmpeg = `ffmpeg -i IN -c:v libx264 -preset veryfast OUT` timed alternately;\n" +
+		"cpu ms/f: CPU time per frame over all processes (load-independent); its ratio is ffmpeg's cost / custody's.\n" +
+		"faces: YuNet at threshold 0.8 on every frame, decoded by OpenCV; leak ok when out <= 5% of in.\n")
 	t.Log(b.String())
 	for _, r := range rows {
-		if r.leakOK == "no" {
-			t.Errorf("%s with %s: %d of %d faces left", r.clip, r.det, r.after, r.before)
+		if r.leakK == "no" {
+			t.Errorf("%s with %s: %d of %d faces left", r.clip, r.setup, r.after, r.before)
 		}
 	}
+}
+
+func formatRow(r evalRow) string {
+	return fmt.Sprintf("%-34s %-22s %6d | %7.1f %7.1f %4.0f%% %-3s %5.1fx %-3s | %9.1f %9.1f %4.0f%% | %5d→%-5d %-3s",
+		r.clip, r.setup, r.frames, r.fps, r.ffFPS, 100*r.fps/r.ffFPS, r.speedOK, r.realtime, r.realOK,
+		r.cpuMS, r.ffCPUMS, 100*r.ffCPUMS/r.cpuMS, r.before, r.after, r.leakK)
 }
 
 func verdict(ok bool) string {
