@@ -61,25 +61,37 @@ fuzz:
 	  done; \
 	done
 
-## demo: build, then import, seal, open and verify real sample footage
+## demo: build, then run the main job end to end on real sample footage
+DEMO_PASS := CUSTODY_PASSPHRASE=demo-passphrase CUSTODY_ACTOR="Demo DPO"
 demo: build
 	@rm -rf "$(DEMO_DIR)"; mkdir -p "$(DEMO_DIR)"
-	@echo "== a key for the data protection officer (age X25519)"
+	@echo; echo "== 1. keys: the DPO's age key, and a police receiver's key"
 	age-keygen -o "$(DEMO_DIR)/dpo.key" 2>&1
-	@echo "== create a store (the station key passphrase comes from CUSTODY_PASSPHRASE here)"
-	CUSTODY_PASSPHRASE=demo-passphrase $(BIN) init --store "$(DEMO_DIR)/store" --recipient "$$(age-keygen -y $(DEMO_DIR)/dpo.key)" --actor demo
-	@echo "== import two real body-worn / wearable clips in one streaming pass each"
-	CUSTODY_PASSPHRASE=demo-passphrase $(BIN) import --store "$(DEMO_DIR)/store" --actor demo --device BWC-0042 --wearer "Nurse A" --location "ED triage" "$(SHARED)/data/video/gen1_demo_assets_test_video.mp4" "$(SHARED)/data/video/gen2_demo_assets_test_face_video.mp4"
+	age-keygen -o "$(DEMO_DIR)/police.key" 2>&1
+	@echo; echo "== 2. create an evidence store (station key passphrase from CUSTODY_PASSPHRASE)"
+	$(DEMO_PASS) $(BIN) init --store "$(DEMO_DIR)/store" --recipient "$$(age-keygen -y $(DEMO_DIR)/dpo.key)"
+	@echo; echo "== 3. import two real clips, each sealed in one streaming pass"
+	$(DEMO_PASS) $(BIN) import --store "$(DEMO_DIR)/store" --device BWC-0042 --wearer "Nurse A" --location "ED triage" \
+	  "$(SHARED)/data/video/gen1_demo_assets_test_video.mp4" "$(SHARED)/data/video/gen2_demo_assets_test_face_video.mp4"
 	$(BIN) list --store "$(DEMO_DIR)/store"
-	@id=$$($(BIN) list --store "$(DEMO_DIR)/store" --json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p' | head -1); \
-	echo "== open clip $$id with the DPO's key (hash checked, access logged)"; \
-	CUSTODY_PASSPHRASE=demo-passphrase $(BIN) open --store "$(DEMO_DIR)/store" --actor demo "$$id" -i "$(DEMO_DIR)/dpo.key" -o "$(DEMO_DIR)/opened.mp4" --reason "demo: subject access request"; \
-	echo "== stock age opens the sealed file too"; \
-	age -d -i "$(DEMO_DIR)/dpo.key" "$(DEMO_DIR)/store/objects/$$id.age" | cmp - "$(DEMO_DIR)/opened.mp4" && echo "age -d output is identical"; \
-	$(BIN) show --store "$(DEMO_DIR)/store" "$$id"
-	@echo "== verify the store with no private key"
+	@st="$(DEMO_DIR)/store"; \
+	id=$$($(BIN) list --store "$$st" --json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p' | head -1); \
+	echo; echo "== 4. redact clip $$id in the store: faces and badges blurred, output sealed as a derivative"; \
+	$(DEMO_PASS) $(BIN) redact --store "$$st" "$$id" -i "$(DEMO_DIR)/dpo.key" --every 2 --review x --reason "release to police, incident NPT-2026-1142"; \
+	echo; echo "== 5. stock age opens the sealed original too (custody open also checks the hash and logs the access)"; \
+	age -d -i "$(DEMO_DIR)/dpo.key" "$$st/objects/$$id.age" | cmp - "$(SHARED)/data/video/gen1_demo_assets_test_video.mp4" && echo "age -d output is byte-identical to the original"; \
+	echo; echo "== 6. export a court-ready bundle for the police, with the original re-encrypted to them"; \
+	$(DEMO_PASS) $(BIN) export --store "$$st" --incident NPT-2026-1142 --exhibit-prefix JD/ -i "$(DEMO_DIR)/dpo.key" "$$id" \
+	  --include-originals --to "$$(age-keygen -y $(DEMO_DIR)/police.key)" -o "$(DEMO_DIR)/NPT-2026-1142.zip" \
+	  --organization "St Elsewhere NHS Trust" --contact "Demo DPO"; \
+	$(BIN) key --store "$$st" -o "$(DEMO_DIR)/station.pub"; \
+	$(BIN) show --store "$$st" "$$id"
+	@echo; echo "== 7. the police liaison verifies the bundle offline with the static binary, pinning the station key"
+	$(MAKE) --no-print-directory build-static
+	bin/custody-static verify "$(DEMO_DIR)/NPT-2026-1142.zip" --key "$(DEMO_DIR)/station.pub"
+	@echo; echo "== 8. verify the whole store with no private key"
 	$(BIN) verify --store "$(DEMO_DIR)/store"
-	@echo "demo finished: everything is in $(DEMO_DIR)"
+	@echo; echo "demo finished: the store, the bundle (open report.html inside it) and the keys are in $(DEMO_DIR)"
 
 clean:
 	rm -rf bin .cache
