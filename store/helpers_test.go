@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -195,5 +194,3 @@ func flipByte(t testing.TB, path string, off int64) {
 		t.Fatal(err)
 	}
 }
-
-func sameBytes(a, b []byte) bool { return bytes.Equal(a, b) }

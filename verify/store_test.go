@@ -29,11 +29,11 @@ func TestCleanStoreVerifies(t *testing.T) {
 	if !r.Verified || r.Err() != nil || len(r.Problems) != 0 || len(r.Notes) != 0 {
 		t.Fatalf("clean store: %+v", r)
 	}
-	var bytes int64
+	var total int64
 	for _, c := range f.clips {
-		bytes += c.Object.CipherSize
+		total += c.Object.CipherSize
 	}
-	if r.Kind != "store" || r.Entries != 5 || r.Checkpoint != 5 || r.Objects != 3 || r.Bytes != bytes || !r.Trusted ||
+	if r.Kind != "store" || r.Entries != 5 || r.Checkpoint != 5 || r.Objects != 3 || r.Bytes != total || !r.Trusted ||
 		r.StationKey != seal.Fingerprint(f.station.PublicKey()) {
 		t.Fatalf("report %+v", r)
 	}
@@ -44,12 +44,10 @@ func TestCleanStoreVerifies(t *testing.T) {
 	}
 	// The report is JSON for scripts.
 	j, _ := json.Marshal(r)
-	if !bytes0(j, `"verified":true`) || !bytes0(j, `"problems":[]`) {
+	if !bytes.Contains(j, []byte(`"verified":true`)) || !bytes.Contains(j, []byte(`"problems":[]`)) {
 		t.Fatalf("JSON %s", j)
 	}
 }
-
-func bytes0(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }
 
 // tamperCase damages a copy of the fixture; verification must then fail
 // with exactly the listed problem codes.
