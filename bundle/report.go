@@ -126,7 +126,7 @@ func (b *builder) reportData(station, stationLine string) *ReportData {
 		d.Exhibits = append(d.Exhibits, e)
 		exhibitsOf[p.Clip] = append(exhibitsOf[p.Clip], p.Exhibit)
 	}
-	st := store.Replay(&manifest.Ledger{Records: b.selected})
+	st := replaySubset(b.selected)
 	var order []string
 	seen := map[string]bool{}
 	for _, p := range b.plan {
@@ -172,6 +172,45 @@ func (b *builder) reportData(station, stationLine string) *ReportData {
 	d.Steps = VerificationSteps(d)
 	sanitize(reflect.ValueOf(d))
 	return d
+}
+
+// replaySubset replays the disclosed entries only. Replay is written for
+// whole ledgers; should some action's handler fail on a subset, the report
+// falls back to listing each clip's entries as they are, rather than
+// failing the export.
+func replaySubset(recs []*manifest.Record) (st *store.State) {
+	defer func() {
+		if recover() == nil {
+			return
+		}
+		st = &store.State{Clips: map[string]*store.Clip{}}
+		for _, r := range recs {
+			e := r.Entry
+			ev := store.Event{Seq: e.Seq, Time: e.Time, Actor: e.Actor.Name, Key: e.Actor.Key, Action: e.Action, Summary: e.Action + " (see the entry payload)"}
+			for _, id := range store.ClipsOf(r) {
+				c := st.Clips[id]
+				if c == nil {
+					c = &store.Clip{ID: id}
+					st.Clips[id] = c
+				}
+				c.Timeline = append(c.Timeline, ev)
+			}
+			switch c := st.Clips[e.Clip]; {
+			case c == nil:
+			case e.Action == "import":
+				if r.Payload(&c.ImportPayload) == nil {
+					c.Kind, c.ImportedAt, c.ImportedBy = "original", e.Time, e.Actor.Name
+				}
+			case e.Action == "redact":
+				var p store.DerivePayload
+				if r.Payload(&p) == nil {
+					c.Kind, c.Object, c.Filename, c.Media, c.Parent, c.Derivation = "redacted", p.Object, p.Filename, p.Media, p.Parent, &p
+					c.ImportedAt, c.ImportedBy = e.Time, e.Actor.Name
+				}
+			}
+		}
+	}()
+	return store.Replay(&manifest.Ledger{Records: recs})
 }
 
 // sanitize replaces control characters in every string reachable from v:
