@@ -42,6 +42,11 @@ func TestCheckPath(t *testing.T) {
 		{"data/x\u200b.mp4", "path-unicode"},    // zero-width space
 		{"data/\xff.mp4", "path-unicode"},
 		{"data/a b.mp4", "path-charset"},
+		{"data/x.", "path-malformed"},
+		{"data/NUL.mp4", "path-reserved"},
+		{"data/com1", "path-reserved"},
+		{"data/console.mp4", ""},
+		{"data/COM10", ""},
 		{"data/a:b", "path-charset"},
 		{"data/*", "path-charset"},
 		{"data/" + strings.Repeat("a", 256), "path-malformed"},
@@ -59,7 +64,7 @@ func TestCheckPath(t *testing.T) {
 }
 
 func TestSafeName(t *testing.T) {
-	for in, want := range map[string]string{"JD/1": "JD-1", "EX-12": "EX-12", "bundle 1": "bundle-1", "..": "bundle", "Ünïcode": "-n-code", ".hidden": "hidden"} {
+	for in, want := range map[string]string{"JD/1": "JD-1", "EX-12": "EX-12", "bundle 1": "bundle-1", "..": "bundle", "Ünïcode": "-n-code", ".hidden": "hidden", "NUL": "bundle-NUL", "x.": "x"} {
 		if got := SafeName(in); got != want || CheckPath(got) != nil {
 			t.Errorf("SafeName(%q) = %q, want %q (and a valid path)", in, got, want)
 		}

@@ -82,6 +82,10 @@ func CheckPath(p string) *Issue {
 			return bad("path-malformed", "empty component (leading, trailing or doubled slash)")
 		case len(c) > MaxComponentLen:
 			return bad("path-malformed", "path component longer than %d bytes", MaxComponentLen)
+		case strings.HasSuffix(c, "."):
+			return bad("path-malformed", "name ends in a dot, which Windows drops: two names could land on one file")
+		case windowsDevice(c):
+			return bad("path-reserved", "%q is a Windows device name: extracting it there would write to a device", c)
 		}
 		for _, r := range c {
 			if !isNameChar(r) {
@@ -90,6 +94,17 @@ func CheckPath(p string) *Issue {
 		}
 	}
 	return nil
+}
+
+// windowsDevice reports names Windows maps to devices whatever the
+// extension (CON, NUL, COM1, ...).
+func windowsDevice(c string) bool {
+	base, _, _ := strings.Cut(strings.ToUpper(c), ".")
+	switch base {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) && base[3] >= '0' && base[3] <= '9'
 }
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
@@ -131,7 +146,10 @@ func SafeName(s string) string {
 		out = "bundle"
 	}
 	if len(out) > 100 {
-		out = out[:100]
+		out = strings.TrimRight(out[:100], ".")
+	}
+	if windowsDevice(out) {
+		out = "bundle-" + out
 	}
 	return out
 }
