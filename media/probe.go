@@ -53,6 +53,12 @@ type AudioInfo struct {
 // demuxed as an ANSI "video" by the tty demuxer).
 var nonMediaFormats = map[string]bool{"tty": true, "lrc": true, "srt": true, "ass": true, "webvtt": true, "data": true, "bin": true, "ffmetadata": true}
 
+// stillFormats are ffprobe's demuxers for single images. custody stores
+// footage; a photograph is refused so that it is not mistaken for a
+// recording (and custody detect reads stills directly).
+var stillFormats = map[string]bool{"image2": true, "png_pipe": true, "jpeg_pipe": true, "bmp_pipe": true, "tiff_pipe": true,
+	"webp_pipe": true, "gif": true, "gif_pipe": true, "pgm_pipe": true, "ppm_pipe": true, "qoi_pipe": true, "svg_pipe": true, "j2k_pipe": true}
+
 // deviceTagKeys are the container tags that identify the recording device.
 var deviceTagKeys = []string{"make", "model", "com.apple.quicktime.make", "com.apple.quicktime.model",
 	"com.android.manufacturer", "com.android.model", "serial", "serial_number", "device", "encoder", "handler_name", "firmware", "com.apple.quicktime.software"}
@@ -117,6 +123,9 @@ func parseProbe(data []byte) (*Info, error) {
 	info := &Info{Container: p.Format.FormatName, Streams: len(p.Streams)}
 	if nonMediaFormats[p.Format.FormatName] {
 		return nil, fmt.Errorf("%w: ffprobe sees format %q", ErrNotMedia, p.Format.FormatName)
+	}
+	if stillFormats[p.Format.FormatName] {
+		return nil, fmt.Errorf("%w: a still image (%s), not a video or audio recording", ErrNotMedia, p.Format.FormatName)
 	}
 	info.Duration, _ = strconv.ParseFloat(p.Format.Duration, 64)
 	info.Bitrate, _ = strconv.ParseInt(p.Format.BitRate, 10, 64)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/pem"
@@ -67,8 +68,21 @@ type sigBlob struct {
 }
 
 func toSign(namespace string, message []byte) []byte {
-	h := sha512.Sum512(message)
-	return append([]byte(sigMagic), ssh.Marshal(signedData{Namespace: namespace, Hash: sigHash, Digest: h[:]})...)
+	return toSignWith(sigHash, namespace, message)
+}
+
+// toSignWith hashes with sha512 (what custody and ssh-keygen make) or
+// sha256 (what `ssh-keygen -Y sign -O hashalg=sha256` makes).
+func toSignWith(hashAlg, namespace string, message []byte) []byte {
+	var digest []byte
+	if hashAlg == "sha256" {
+		h := sha256.Sum256(message)
+		digest = h[:]
+	} else {
+		h := sha512.Sum512(message)
+		digest = h[:]
+	}
+	return append([]byte(sigMagic), ssh.Marshal(signedData{Namespace: namespace, Hash: hashAlg, Digest: digest})...)
 }
 
 func (s sshSigner) Sign(namespace string, message []byte) ([]byte, error) {
@@ -108,7 +122,7 @@ func VerifySignature(blob []byte, namespace string, message []byte) (ssh.PublicK
 	if b.Namespace != namespace {
 		return nil, fmt.Errorf("%w: signature is for %q, not %q", ErrBadSignature, b.Namespace, namespace)
 	}
-	if b.Hash != sigHash {
+	if b.Hash != "sha512" && b.Hash != "sha256" {
 		return nil, fmt.Errorf("%w: unsupported hash %q", ErrBadSignature, b.Hash)
 	}
 	pub, err := ssh.ParsePublicKey(b.PublicKey)
@@ -122,7 +136,7 @@ func VerifySignature(blob []byte, namespace string, message []byte) (ssh.PublicK
 	if pub.Type() == ssh.KeyAlgoRSA && sig.Format == ssh.KeyAlgoRSA {
 		return nil, fmt.Errorf("%w: SHA-1 RSA signatures are not accepted", ErrBadSignature)
 	}
-	if err := pub.Verify(toSign(namespace, message), &sig); err != nil {
+	if err := pub.Verify(toSignWith(b.Hash, namespace, message), &sig); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	return pub, nil

@@ -104,11 +104,15 @@ func TestVerifySSHKeygenSignature(t *testing.T) {
 	msg := []byte("checkpoint body\n42\n")
 	msgFile := filepath.Join(dir, "msg")
 	os.WriteFile(msgFile, msg, 0o644)
-	for _, kind := range [][]string{{"-t", "ed25519"}, {"-t", "rsa", "-b", "2048"}} {
-		t.Run(kind[1], func(t *testing.T) {
-			key, pubLine := sshKeygen(t, dir, "id_"+kind[1], append(kind, "-N", "")...)
+	for _, tc := range []struct {
+		kind []string
+		hash string
+	}{{[]string{"-t", "ed25519"}, "sha512"}, {[]string{"-t", "rsa", "-b", "2048"}, "sha512"}, {[]string{"-t", "ed25519"}, "sha256"}} {
+		kind := tc.kind
+		t.Run(kind[1]+"-"+tc.hash, func(t *testing.T) {
+			key, pubLine := sshKeygen(t, dir, "id_"+kind[1]+tc.hash, append(kind, "-N", "")...)
 			os.Remove(msgFile + ".sig")
-			run(t, dir, nil, "ssh-keygen", "-q", "-Y", "sign", "-n", ns, "-f", key, msgFile)
+			run(t, dir, nil, "ssh-keygen", "-q", "-Y", "sign", "-n", ns, "-O", "hashalg="+tc.hash, "-f", key, msgFile)
 			armored := readFile(t, msgFile+".sig")
 			blob, err := seal.UnarmorSignature(armored)
 			if err != nil {

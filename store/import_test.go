@@ -192,19 +192,18 @@ func TestImportRefusals(t *testing.T) {
 	verified(t, s.Dir)
 }
 
-// Still images pass media.Probe (ffprobe sees one video frame): the store
-// accepts them as recordings. This pins that behaviour; see the report.
+// Still images are refused: the store holds footage, and ffprobe's one
+// "video frame" of a photograph must not pass for a recording.
 func TestImportStillImage(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
-	png := filepath.Join(t.TempDir(), "still.png")
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", png)
-	c, err := s.Import(context.Background(), png, store.ImportOptions{})
-	if err != nil {
-		t.Fatalf("PNG refused: %v", err)
-	}
-	if c.Media.Video == nil || c.Media.Video.Width != 64 || c.Media.Audio != nil {
-		t.Fatalf("media %+v", c.Media)
+	for _, name := range []string{"still.png", "still.jpg"} {
+		img := filepath.Join(t.TempDir(), name)
+		ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", img)
+		_, err := s.Import(context.Background(), img, store.ImportOptions{})
+		if !errors.Is(err, media.ErrNotMedia) || !strings.Contains(err.Error(), "still image") {
+			t.Fatalf("%s: got %v, want a still-image refusal", name, err)
+		}
 	}
 	verified(t, s.Dir)
 }
