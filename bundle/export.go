@@ -28,8 +28,9 @@ var (
 	ErrNotRedacted = errors.New("clip has no complete redacted version")
 	// ErrNoReceiver means originals were asked for without --to.
 	ErrNoReceiver = errors.New("including originals needs the receiver's key")
-	// ErrPurged refuses to export a clip whose footage was destroyed.
-	ErrPurged = errors.New("clip was purged")
+	// ErrPurged refuses to export a clip whose footage was destroyed (it is
+	// store.ErrPurged, so that every command reports it alike).
+	ErrPurged = store.ErrPurged
 	// ErrBadOptions is any other unusable export option.
 	ErrBadOptions = errors.New("bad export options")
 )
@@ -158,7 +159,7 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 			if c == nil || c.Object.SHA256 != p.SHA256 {
 				return fmt.Errorf("%w: clip %s changed while the export was prepared", store.ErrNoClip, p.Clip)
 			}
-			if c.Status == "purged" {
+			if c.Status == store.StatusPurged {
 				return fmt.Errorf("%w: %s", ErrPurged, p.Clip)
 			}
 		}
@@ -231,14 +232,14 @@ func planExhibits(st *store.State, ids []string, prefix string, originals bool) 
 			orig = c
 			for i := len(c.Derivatives) - 1; i >= 0; i-- {
 				d := st.Clips[c.Derivatives[i]]
-				if d != nil && d.Status != "purged" && (d.Derivation == nil || !d.Derivation.Incomplete) {
+				if d != nil && d.Status != store.StatusPurged && (d.Derivation == nil || !d.Derivation.Incomplete) {
 					red = d
 					break
 				}
 			}
 		}
 		for _, x := range []*store.Clip{red, orig} {
-			if x != nil && x.Status == "purged" {
+			if x != nil && x.Status == store.StatusPurged {
 				return nil, fmt.Errorf("%w: %s", ErrPurged, x.ID)
 			}
 		}

@@ -296,3 +296,32 @@ func TestReceipts(t *testing.T) {
 		t.Fatalf("%v %+v", err, r)
 	}
 }
+
+// TestExportHeldAndPurged: a hold placed by governance shows on the
+// bundle's timeline; a purged clip cannot be exported.
+func TestExportHeldAndPurged(t *testing.T) {
+	testenv.Tool(t, "ffmpeg")
+	ctx := t.Context()
+	f := bundletest.New(t, 2)
+	if _, err := f.Store.Hold(ctx, nil, store.HoldRequest{Clips: []string{f.Originals[0]}, Incident: "INC-2026-0042", Reason: "panic alarm in ED triage"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Purge(ctx, nil, store.PurgeOptions{Now: time.Now().Add(100 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "b")
+	f.Export(t, out, false, f.Originals[0])
+	txt := string(mustRead(t, filepath.Join(out, bundle.ReportText)))
+	if !strings.Contains(txt, "for incident INC-2026-0042: panic alarm in ED triage") {
+		t.Errorf("the hold is not on the report's timeline:\n%s", txt)
+	}
+	if r, err := verify.Bundle(ctx, out, verify.BundleOptions{TrustedKeys: pin(t, f)}); err != nil || !r.Verified {
+		t.Fatalf("%v %+v", err, r)
+	}
+	for _, id := range []string{f.Originals[1], f.Redacted[1]} {
+		_, err := bundle.Export(ctx, f.Store, f.ExportOptions(filepath.Join(t.TempDir(), "p"), id))
+		if !errors.Is(err, bundle.ErrPurged) || !errors.Is(err, store.ErrPurged) {
+			t.Errorf("export of purged clip %s: %v", id, err)
+		}
+	}
+}
