@@ -12,7 +12,7 @@ DEMO_DIR   ?= $(CURDIR)/.cache/demo
 
 # Debian packages custody needs to build (OpenCV, pkg-config, gcc) and that
 # its tests use for real interop (ffmpeg, stock age, ssh-keygen).
-APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++
+APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ strace
 
 .PHONY: all deps build build-static test test-short bench eval fuzz demo clean
 
@@ -43,19 +43,19 @@ build-static:
 ## test: every test, including the static build and the Mat leak check
 test: deps
 	$(GO) vet ./...
-	CGO_ENABLED=0 $(GO) vet ./seal/... ./manifest/... ./verify/... ./store/... ./cmd/...
+	CGO_ENABLED=0 $(GO) vet ./seal/... ./manifest/... ./verify/... ./store/... ./bundle/... ./media/... ./cmd/...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/custody
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -tags matprofile -run 'Leak|MatProfile' ./detect/... ./redact/...
 
 ## bench: speed and memory targets, each measured beside its baseline in the same run
 bench: deps
-	$(GO) test -run '^$$' -bench 'Import' -benchtime 1x -timeout 30m ./cmd/custody
+	$(GO) test -run '^$$' -bench 'Import|VerifyBundle' -benchtime 1x -timeout 60m ./cmd/custody
 
 ## fuzz: run each fuzzer for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in ./manifest ./seal ./verify ./store; do \
+	@for pkg in ./manifest ./seal ./verify ./store ./bundle; do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \

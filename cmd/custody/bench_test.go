@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -53,18 +52,10 @@ func BenchmarkImport(b *testing.B) {
 	exec.Command("age-keygen", "-o", key).Run()
 	pubb, _ := exec.Command("age-keygen", "-y", key).Output()
 	pub := strings.TrimSpace(string(pubb))
-	env := append(os.Environ(), "CUSTODY_PASSPHRASE=bench")
-	run := func(name string, args ...string) (time.Duration, int64) {
-		cmd := exec.Command(name, args...)
-		cmd.Env = env
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		d := time.Since(start)
-		if err != nil {
-			b.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return d, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
-	}
+	// Peak RSS is sampled from /proc (VmHWM) by runMeasured: rusage's
+	// Maxrss would include this test process's own high-water mark.
+	os.Setenv("CUSTODY_PASSPHRASE", "bench")
+	run := func(name string, args ...string) (time.Duration, int64) { return runMeasured(b, name, args...) }
 	exec.Command("cat", media).Run() // warm the page cache for both sides
 
 	const rounds = 3
