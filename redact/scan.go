@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -416,4 +418,29 @@ func DetectImage(ctx context.Context, path string, opt ScanOptions) (Record, err
 		return Record{}, err
 	}
 	return rec, nil
+}
+
+// imageExts are the still-image types DetectFile hands to DetectImage.
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".webp": true,
+	".tif": true, ".tiff": true, ".jp2": true, ".pgm": true, ".ppm": true}
+
+// IsImage reports whether DetectFile treats path as a still image (by its
+// extension).
+func IsImage(path string) bool {
+	return imageExts[strings.ToLower(filepath.Ext(path))]
+}
+
+// DetectFile is what `custody detect FILE --json` runs on one file: a still
+// image (by extension, see IsImage) gives at most one record, a video one
+// record per frame with something to mask.
+func DetectFile(ctx context.Context, path string, opt ScanOptions, emit func(Record) error) error {
+	if IsImage(path) {
+		rec, err := DetectImage(ctx, path, opt)
+		if err != nil || len(rec.Boxes) == 0 {
+			return err
+		}
+		return emit(rec)
+	}
+	_, err := DetectVideo(ctx, path, opt, emit)
+	return err
 }
