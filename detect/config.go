@@ -171,3 +171,8 @@ func (c Config) String() string {
 	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d text_every=%d",
 		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide, c.TextEvery)
 }
+
+// Normalize returns c with the defaults filled in, or an ErrConfig error
+// naming the bad value, so that a CLI can reject flags before opening any
+// model. Open calls it itself.
+func (c Config) Normalize() (Config, error) { return c.withDefaults() }
