@@ -131,11 +131,9 @@ func BenchmarkYuNetSinglePass1080p(b *testing.B) {
 // native-resolution YuNet pass and the real-time budget, with the share of
 // frames the detector could run on at twice real time if detection had
 // the machine to itself. It asserts nothing about speed (timing depends on
-// the machine); run it with -v.
+// the machine). Run: go test ./detect -eval -run TestSpeedReport -v
 func TestSpeedReport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("speed report decodes and detects 12 frames per detector")
-	}
+	needEval(t)
 	paths := extractFrames(t, gen1Video, 12, 50)
 	frames := make([]gocv.Mat, len(paths))
 	for i, p := range paths {

@@ -4,6 +4,7 @@ package detect
 
 import (
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"image"
 	"os"
@@ -17,6 +18,18 @@ import (
 
 	"github.com/custody-evidence/custody/internal/testenv"
 )
+
+// evalFlag enables the long-running measurements (evaluation tables, the
+// face-size sweep, the speed report), which print figures rather than
+// check behaviour: go test ./detect -eval -run 'TestEval$' -v.
+var evalFlag = flag.Bool("eval", false, "run the detection evaluation and speed reports (slow)")
+
+func needEval(t *testing.T) {
+	t.Helper()
+	if !*evalFlag {
+		t.Skip("measurement: run with -eval")
+	}
+}
 
 // A ground-truth face counts as redacted when at least this share of its
 // box lies under the union of the masks (detections grown by the margin the
@@ -199,17 +212,15 @@ var recallFloors = map[string][3]float64{
 
 // TestEval measures face coverage recall, precision and masked area on
 // faces_dlib for every face detector, at full size and with 20 px faces.
-// Run: go test ./detect -run 'TestEval$' -v -timeout 30m
+// Run: go test ./detect -eval -run 'TestEval$' -v -timeout 30m
 func TestEval(t *testing.T) { evalTable(t, []int{0, 1}) }
 
 // TestEvalLarge is TestEval on the photos enlarged four times.
-// Run: go test ./detect -run TestEvalLarge -v -timeout 30m
+// Run: go test ./detect -eval -run TestEvalLarge -v -timeout 30m
 func TestEvalLarge(t *testing.T) { evalTable(t, []int{2}) }
 
 func evalTable(t *testing.T, setIdx []int) {
-	if testing.Short() {
-		t.Skip("eval runs every detector over the real photos")
-	}
+	needEval(t)
 	models := sharedModels(t)
 	var sets []evalSet
 	for _, i := range setIdx {
@@ -252,4 +263,24 @@ func evalTable(t *testing.T, setIdx []int) {
 		d.Close()
 	}
 	t.Log(b.String())
+}
+
+// TestRecallFast is the cheap part of TestEval that runs without -eval:
+// the two fast DNN models on faces_dlib at full size and with 20 px faces,
+// held to their measured recall floors (every face).
+func TestRecallFast(t *testing.T) {
+	models := sharedModels(t)
+	for _, kind := range []string{FaceYuNet, FaceUltraFace} {
+		d, _, err := Open(Config{Face: kind, Text: TextNone, ModelsDir: models})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, set := range evalSets[:2] {
+			r := runEval(t, d, set)
+			if floor := recallFloors[kind][i]; r.recall() < floor-1e-9 {
+				t.Errorf("%s on %s: recall %.3f below %.3f; missed %v", d.Name(), set.name, r.recall(), floor, r.missed)
+			}
+		}
+		d.Close()
+	}
 }

@@ -57,10 +57,9 @@ func sweepRate(t *testing.T, d *scaledDetector, side int, inW, inH int) float64 
 // faces one network pass finds when rescaled to a given side. It is how
 // the faceRange of each model was chosen; it asserts that every model
 // finds nearly all faces inside its declared range.
+// Run: go test ./detect -eval -run TestFaceSizeSweep -v
 func TestFaceSizeSweep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sweep runs every model many times")
-	}
+	needEval(t)
 	models := sharedModels(t)
 	sides := []int{8, 10, 12, 14, 16, 20, 24, 32, 48, 64, 96, 128, 160, 192, 224, 256, 288, 320}
 	var b strings.Builder
