@@ -51,6 +51,11 @@ type Config struct {
 	// MinFace is the smallest face side, in frame pixels, the passes are
 	// planned to find; 0 means 20. Smaller values cost time (larger passes).
 	MinFace int
+	// RotatedFaces also searches the frame turned a quarter turn each way,
+	// for faces far from upright (patients lying in bed, a camera on its
+	// side), which the models otherwise mostly miss. It triples the cost
+	// of face detection.
+	RotatedFaces bool
 
 	// TextThreshold is the DB binarisation threshold on the text
 	// probability map; 0 means 0.3.
@@ -168,8 +173,8 @@ func (c Config) faceThreshold(kind string) float64 {
 
 // String summarises the parameters for audit records.
 func (c Config) String() string {
-	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d text_every=%d",
-		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide, c.TextEvery)
+	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d rotated_faces=%v text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d text_every=%d",
+		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.RotatedFaces, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide, c.TextEvery)
 }
 
 // Normalize returns c with the defaults filled in, or an ErrConfig error

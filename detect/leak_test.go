@@ -30,7 +30,7 @@ func TestLeakMats(t *testing.T) {
 	for _, cfg := range []Config{
 		{Face: FaceYuNet, Text: TextBadges},
 		{Face: FaceUltraFace, Text: TextAll},
-		{Face: FaceSSD, Text: TextNone},
+		{Face: FaceSSD, Text: TextNone, RotatedFaces: true},
 		{Face: FaceHaar, Text: TextBadges},
 	} {
 		cfg.ModelsDir = sharedModels(t)

@@ -77,6 +77,9 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 	if err != nil {
 		return nil, warnings, withSearched(err)
 	}
+	if cfg.RotatedFaces {
+		c.face = newRotating(c.face, cfg.NMSThreshold)
+	}
 
 	mode := cfg.Text
 	if mode == "" {
