@@ -137,6 +137,8 @@ func TestOpenErrors(t *testing.T) {
 		{"bad haar directory", Config{Face: FaceHaar, Text: TextNone, HaarDir: t.TempDir()}, os.ErrNotExist,
 			[]string{"haarcascade_frontalface_alt2.xml", "opencv-data"}},
 		{"bad config", Config{Face: "dlib"}, ErrConfig, []string{"dlib"}},
+		{"no model and no cascades", Config{ModelsDir: t.TempDir(), Text: TextNone, HaarDir: t.TempDir()}, ErrModelMissing,
+			[]string{"face_detection_yunet_2022mar.onnx", "Haar cascade fallback failed", "haarcascade_frontalface_alt2.xml"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,7 +20,12 @@ import (
 // and falls back to Haar cascades with a warning when none is. A model
 // file that is present but not the known one is always an error, never
 // skipped: the audit must name the weights that ran. The returned
-// Detector is a *Composite; Name and Models say what was chosen.
+// Detector is a *Composite; Name and Models say what was chosen, and
+// Config the parameters in effect.
+//
+// Errors wrap ErrConfig, ErrModelMissing (with the directory searched and
+// the file to put there), ErrUnknownModel or ErrModelLoad, as a
+// *ModelError where a file is concerned.
 func Open(cfg Config) (Detector, []string, error) {
 	c, warnings, err := OpenComposite(cfg)
 	if err != nil {
@@ -64,14 +69,16 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 	case FaceAuto:
 		c.face, err = openAutoFace(dir, cfg)
 		if errors.Is(err, ErrModelMissing) {
+			missing := withSearched(err)
 			c.face, err = newHaar(cfg.HaarDir, cfg)
-			if err == nil {
-				warnings = append(warnings, fmt.Sprintf("WARNING: no face model found in %s (searched %s): "+
-					"falling back to Haar cascades, which miss many faces (turned, small, dark, partly hidden). "+
-					"Put %s (best), %s, or %s with %s in that directory, or point --models or CUSTODY_MODELS at one",
-					dir, strings.Join(searched, ", "), modelFile(ModelYuNet), modelFile(ModelUltraFace),
-					modelFile(ModelSSD), modelFile(ModelSSDConfig)))
+			if err != nil {
+				return nil, warnings, fmt.Errorf("%w; and the Haar cascade fallback failed: %w", missing, err)
 			}
+			warnings = append(warnings, fmt.Sprintf("WARNING: no face model found in %s (searched %s): "+
+				"falling back to Haar cascades, which miss many faces (turned, small, dark, partly hidden). "+
+				"Put %s (best), %s, or %s with %s in that directory, or point --models or CUSTODY_MODELS at one",
+				dir, strings.Join(searched, ", "), modelFile(ModelYuNet), modelFile(ModelUltraFace),
+				modelFile(ModelSSD), modelFile(ModelSSDConfig)))
 		}
 	}
 	if err != nil {
