@@ -23,6 +23,6 @@
 // input (UltraFace, SSD) run in overlapping tiles. Duplicates merge by NMS.
 //
 // The redactor grows every box by a margin before masking; Expand is that
-// function, and the evaluation (go test ./detect -run TestEval -v) measures
+// function, and the evaluation (go test ./detect -eval -run 'TestEval$' -v) measures
 // recall with it, so the recall reported is the recall delivered.
 package detect
