@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/seal"
@@ -32,6 +33,20 @@ type DerivePayload struct {
 	Review      []Object `json:"review,omitempty"`
 	ReviewNames []string `json:"review_names,omitempty"`
 	Incomplete  bool     `json:"incomplete,omitempty"`
+	// Key, in a dual-control store, is the key the video and review files
+	// are sealed to, itself sealed to every DPO (see derived.go); Request
+	// is the approved request under which the original was read.
+	Key     *Share `json:"key,omitempty"`
+	Request string `json:"request,omitempty"`
+}
+
+// objects lists the sealed files the entry registers.
+func (p *DerivePayload) objects() []Object {
+	out := append([]Object{p.Object}, p.Review...)
+	if p.Key != nil {
+		out = append(out, p.Key.Object)
+	}
+	return out
 }
 
 // Summary is a one-line description for timelines.
@@ -68,17 +83,25 @@ func (sg *Sealing) Discard() {
 }
 
 // SealStaged seals plaintext from r into staging, to the store's recipients,
-// for a later Commit. It is how derived material (redacted video, review
-// files) enters the store without plaintext touching the disk.
+// for a later AddDerivative. It is for single-recipient stores; in a
+// dual-control store derived material is sealed through BeginDerive.
 func (s *Store) SealStaged(ctx context.Context, r io.Reader, progress func(int64)) (*Sealing, error) {
 	l, _, err := s.ReadLedger()
 	if err != nil {
 		return nil, err
 	}
+	if Replay(l).Policy.DualControl {
+		return nil, fmt.Errorf("%w: derived material is sealed for the DPOs through BeginDerive (custody redact --store)", ErrDualControl)
+	}
 	recips, _, err := s.Recipients(l)
 	if err != nil {
 		return nil, err
 	}
+	return s.sealStaged(ctx, r, recips, progress)
+}
+
+// sealStaged seals r to recips into staging, for objects/.
+func (s *Store) sealStaged(ctx context.Context, r io.Reader, recips []age.Recipient, progress func(int64)) (*Sealing, error) {
 	idb := make([]byte, 6)
 	rand.Read(idb)
 	id := hex.EncodeToString(idb)
@@ -115,15 +138,38 @@ func (s *Store) publish(sgs ...*Sealing) error {
 }
 
 // AddDerivative commits a redacted derivative of parent (sealed with
-// SealStaged) and its sealed review material, appending one "redact" entry.
+// SealStaged) and its sealed review material, appending one "redact" entry,
+// in a single-recipient store. The caller ledgers the access to the
+// parent (LogAccess) before it reads it. A dual-control store refuses: use
+// BeginDerive, which goes through an approved request.
 func (s *Store) AddDerivative(ctx context.Context, parent string, video *Sealing, review []*Sealing, p DerivePayload) (*Clip, error) {
+	return s.commitDerivative(ctx, nil, parent, video, review, p, nil)
+}
+
+// commitDerivative appends the "redact" entry and publishes the files.
+// dual, when set, is a dual-control derivation: its key is sealed for the
+// DPOs there are now, inside the transaction, and registered with it.
+func (s *Store) commitDerivative(ctx context.Context, as *Person, parent string, video *Sealing, review []*Sealing, p DerivePayload, dual *Derivation) (*Clip, error) {
 	var clip *Clip
 	appended := false
-	err := s.Update(ctx, func(tx *Tx) error {
+	var keyFile *Sealing
+	err := s.UpdateAs(ctx, as, func(tx *Tx) error {
 		st := Replay(tx.Ledger)
 		pc, err := st.Find(parent)
 		if err != nil {
 			return err
+		}
+		if pc.Status == StatusPurged {
+			return fmt.Errorf("%w: clip %s was purged while it was being redacted; the redacted version is discarded", ErrPurged, pc.ID)
+		}
+		if pc.Kind != "original" {
+			return fmt.Errorf("%w: clip %s is a redacted version of %s; redact the original", ErrNotOriginal, pc.ID, pc.Parent)
+		}
+		if (dual != nil) != st.Policy.DualControl {
+			if dual == nil {
+				return fmt.Errorf("%w: redact through BeginDerive (custody redact --store), under an approved request", ErrDualControl)
+			}
+			return fmt.Errorf("%w: clip %s", ErrNotDualControl, pc.ID)
 		}
 		p.Parent, p.ParentSHA256, p.Object = pc.ID, pc.Object.SHA256, video.Object
 		p.Review = nil
@@ -132,6 +178,16 @@ func (s *Store) AddDerivative(ctx context.Context, parent string, video *Sealing
 		}
 		if p.Filename == "" {
 			p.Filename = strings.TrimSuffix(pc.Filename, filepath.Ext(pc.Filename)) + ".redacted.mp4"
+		}
+		p.Key, p.Request = nil, ""
+		if dual != nil {
+			// Sealed now, under the lock, to exactly the DPOs there are.
+			if keyFile, p.Key, err = tx.sealDerivedKey(ctx, st, pc.ID, video.Object.ID, dual.key, dual.opts.PluginUI); err != nil {
+				return err
+			}
+			if dual.Request != nil {
+				p.Request = dual.Request.ID
+			}
 		}
 		payload, err := json.Marshal(p)
 		if err != nil {
@@ -146,6 +202,11 @@ func (s *Store) AddDerivative(ctx context.Context, parent string, video *Sealing
 		if err := s.publish(append([]*Sealing{video}, review...)...); err != nil {
 			return err
 		}
+		if keyFile != nil {
+			if err := s.publishKeys(keyFile); err != nil {
+				return err
+			}
+		}
 		clip = Replay(tx.Ledger).Clips[video.Object.ID]
 		return nil
 	})
@@ -154,6 +215,9 @@ func (s *Store) AddDerivative(ctx context.Context, parent string, video *Sealing
 			video.Discard()
 			for _, r := range review {
 				r.Discard()
+			}
+			if keyFile != nil {
+				keyFile.Discard()
 			}
 		}
 		return nil, err

@@ -60,12 +60,42 @@ var (
 	ErrNotApproved = errors.New("refused: no approved request")
 	// ErrNoDPO means a dual-control import has no DPO to hold the share.
 	ErrNoDPO = errors.New("no DPO can hold the clip's key share")
+	// ErrWrongPurpose refuses an approval used for another purpose than
+	// the one it was given for (an approval to redact does not open).
+	ErrWrongPurpose = errors.New("refused: the approval is for another purpose")
+	// ErrBadRequest refuses a malformed request.
+	ErrBadRequest = errors.New("bad request")
 )
+
+// Purposes of a request: what the approval lets the requester do.
+const (
+	// PurposeOpen: decrypt the original to a file (custody open).
+	PurposeOpen = "open"
+	// PurposeRedact: run the redactor on the original inside custody; the
+	// plaintext goes only to ffmpeg, and the redacted version is sealed
+	// for the DPOs (custody redact --store).
+	PurposeRedact = "redact"
+)
+
+// purposeOf normalises a purpose: requests made before purposes existed
+// were all to open.
+func purposeOf(p string) string {
+	if p == "" {
+		return PurposeOpen
+	}
+	return p
+}
+
+func validPurpose(p string) bool { return p == PurposeOpen || p == PurposeRedact }
 
 // Share kinds.
 const (
 	ShareOwner = "owner"
 	ShareDPO   = "dpo"
+	// ShareDerived is not a share but a whole key: the X25519 key a
+	// redacted version and its review files are sealed to, itself sealed
+	// to every DPO (see derived.go).
+	ShareDerived = "derived"
 )
 
 // Share is one half of a dual-control clip's key, sealed to its holders.
@@ -92,6 +122,7 @@ type grantPlain struct {
 	Request   string `json:"request"`
 	Requester string `json:"requester"` // key fingerprint
 	Expires   string `json:"expires"`
+	Purpose   string `json:"purpose,omitempty"` // empty: open
 	Share     string `json:"share"`
 }
 
@@ -103,6 +134,7 @@ type Request struct {
 	RequesterKey string  `json:"requester_key"`
 	Reason       string  `json:"reason"`
 	Incident     string  `json:"incident"`
+	Purpose      string  `json:"purpose"` // open or redact
 	At           string  `json:"at"`
 	ExpiresAt    string  `json:"expires_at"` // unapproved requests lapse
 	Status       string  `json:"status"`     // pending, approved, opened (StatusAt adds expired)
@@ -112,7 +144,9 @@ type Request struct {
 	GrantExpires string  `json:"grant_expires,omitempty"`
 	Grant        *Object `json:"grant,omitempty"`
 	OpenedAt     string  `json:"opened_at,omitempty"`
-	Seq          uint64  `json:"seq"`
+	// Derived is the redacted version made under a redaction request.
+	Derived string `json:"derived,omitempty"`
+	Seq     uint64 `json:"seq"`
 }
 
 // Request statuses.
@@ -146,6 +180,8 @@ type RequestPayload struct {
 	Reason    string `json:"reason"`
 	Incident  string `json:"incident"`
 	ExpiresAt string `json:"expires_at"`
+	// Purpose is what the requester means to do: open (empty) or redact.
+	Purpose string `json:"purpose,omitempty"`
 	Statement
 }
 
@@ -398,13 +434,17 @@ func (c *Clip) share(kind string) *Share {
 	return nil
 }
 
-// DualControl reports whether the clip's original is under dual control.
-func (c *Clip) DualControl() bool { return len(c.Shares) > 0 }
+// DualControl reports whether the clip is an original under dual control
+// (a redacted version of one has a derived key, not shares).
+func (c *Clip) DualControl() bool { return c.share(ShareOwner) != nil }
 
 // RequestOptions describes a request to open a clip.
 type RequestOptions struct {
 	Reason   string
 	Incident string
+	// Purpose is PurposeOpen (the default) or PurposeRedact; the approval
+	// is good for that purpose only.
+	Purpose string
 }
 
 // Request files a signed request to open a dual-control original. Only the
@@ -415,6 +455,10 @@ func (s *Store) Request(ctx context.Context, as *Person, clip string, opts Reque
 	}
 	if strings.TrimSpace(opts.Reason) == "" || strings.TrimSpace(opts.Incident) == "" {
 		return nil, fmt.Errorf("%w: a request needs a reason and an incident reference", ErrNoReason)
+	}
+	purpose := purposeOf(opts.Purpose)
+	if !validPurpose(purpose) {
+		return nil, fmt.Errorf("%w: purpose %q: use open or redact", ErrBadRequest, opts.Purpose)
 	}
 	var out *Request
 	err := s.UpdateAs(ctx, as, func(tx *Tx) error {
@@ -437,9 +481,12 @@ func (s *Store) Request(ctx context.Context, as *Person, clip string, opts Reque
 			return fmt.Errorf("%w: clip %s belongs to %s, not %s", ErrNotOwner, c.ID, c.Owner, u.Name)
 		}
 		p := RequestPayload{ID: newID(6), Reason: strings.TrimSpace(opts.Reason), Incident: strings.TrimSpace(opts.Incident),
-			ExpiresAt: s.Now().Add(st.Policy.RequestValidity.D()).UTC().Format(time.RFC3339)}
+			ExpiresAt: tx.now().Add(st.Policy.RequestValidity.D()).UTC().Format(time.RFC3339)}
+		if purpose != PurposeOpen {
+			p.Purpose = purpose
+		}
 		if p.Statement, err = tx.state("request", []string{"request " + p.ID, "clip " + c.ID, "sha256 " + c.Object.SHA256,
-			"incident " + p.Incident, "reason " + p.Reason, "expires " + p.ExpiresAt}); err != nil {
+			"purpose " + purpose, "incident " + p.Incident, "reason " + p.Reason, "expires " + p.ExpiresAt}); err != nil {
 			return err
 		}
 		if _, err := tx.appendJSON("request", c.ID, p); err != nil {
@@ -506,7 +553,7 @@ func (s *Store) Approve(ctx context.Context, as *Person, requestID string, opts 
 		if u.Fingerprint == r.RequesterKey || u.Name == r.Requester {
 			return fmt.Errorf("%w: %s made request %s", ErrSelfApproval, u.Name, r.ID)
 		}
-		now := laterOf(s.Now(), opts.Now)
+		now := laterOf(tx.now(), opts.Now)
 		switch r.StatusAt(now) {
 		case RequestPending:
 		case RequestExpired:
@@ -530,8 +577,9 @@ func (s *Store) Approve(ctx context.Context, as *Person, requestID string, opts 
 		if opts.Valid > 0 && opts.Valid < valid {
 			valid = opts.Valid
 		}
-		expires := s.Now().Add(valid).UTC().Format(time.RFC3339)
-		gp, _ := json.Marshal(grantPlain{V: 1, Store: s.Config.ID, Clip: c.ID, Request: r.ID, Requester: r.RequesterKey, Expires: expires, Share: base64.StdEncoding.EncodeToString(half)})
+		expires := tx.now().Add(valid).UTC().Format(time.RFC3339)
+		gp, _ := json.Marshal(grantPlain{V: 1, Store: s.Config.ID, Clip: c.ID, Request: r.ID, Requester: r.RequesterKey, Expires: expires,
+			Purpose: r.Purpose, Share: base64.StdEncoding.EncodeToString(half)})
 		clear(half)
 		recs, _, err := recipientsOf([]*User{requester}, opts.PluginUI)
 		if err != nil {
@@ -544,7 +592,7 @@ func (s *Store) Approve(ctx context.Context, as *Person, requestID string, opts 
 		}
 		p := ApprovePayload{Request: r.ID, Requester: r.RequesterKey, Grant: staged.Object, ExpiresAt: expires, Note: opts.Note}
 		if p.Statement, err = tx.state("approve", []string{"request " + r.ID, "clip " + c.ID, "sha256 " + c.Object.SHA256,
-			"requester " + r.Requester + " " + r.RequesterKey, "incident " + r.Incident, "reason " + r.Reason,
+			"requester " + r.Requester + " " + r.RequesterKey, "purpose " + r.Purpose, "incident " + r.Incident, "reason " + r.Reason,
 			"grant-sha256 " + staged.Object.CipherSHA256, "expires " + expires}); err != nil {
 			return err
 		}
@@ -568,14 +616,14 @@ func laterOf(a, b time.Time) time.Time {
 	return a
 }
 
-// usableGrant finds the approved request that lets as open c.
-func (st *State) usableGrant(c *Clip, as *Person, requestID string, now time.Time) (*Request, error) {
+// usableGrant finds the approved request that lets as use c for purpose.
+func (st *State) usableGrant(c *Clip, as *Person, requestID, purpose string, now time.Time) (*Request, error) {
 	fp := as.Fingerprint()
 	if requestID == "" {
 		var cands []*Request
 		var latest *Request
 		for _, r := range st.requestList() {
-			if r.Clip == c.ID && r.RequesterKey == fp {
+			if r.Clip == c.ID && r.RequesterKey == fp && r.Purpose == purpose {
 				latest = r
 				if r.StatusAt(now) == RequestApproved {
 					cands = append(cands, r)
@@ -588,7 +636,14 @@ func (st *State) usableGrant(c *Clip, as *Person, requestID string, now time.Tim
 		case len(cands) > 1:
 			return nil, fmt.Errorf("%w: several approved requests for clip %s; name one with --request", ErrNotApproved, c.ID)
 		case latest == nil:
-			return nil, fmt.Errorf("%w: clip %s is under dual control: file `custody request` and have a DPO approve it", ErrNotApproved, c.ID)
+			flag := ""
+			if purpose != PurposeOpen {
+				flag = " --purpose " + purpose
+			}
+			if u := st.UserByKey(fp); u == nil || u.Name != c.Owner {
+				return nil, fmt.Errorf("%w: clip %s is under dual control and belongs to %s: only they can %s it, after filing `custody request%s` and a DPO's approval", ErrNotOwner, c.ID, c.Owner, purpose, flag)
+			}
+			return nil, fmt.Errorf("%w: clip %s is under dual control: file `custody request%s` and have a DPO approve it", ErrNotApproved, c.ID, flag)
 		}
 		requestID = latest.ID // say what became of the latest one
 	}
@@ -601,6 +656,9 @@ func (st *State) usableGrant(c *Clip, as *Person, requestID string, now time.Tim
 	}
 	if r.RequesterKey != fp {
 		return nil, fmt.Errorf("%w: request %s was made by %s, not by this key", ErrNotApproved, r.ID, r.Requester)
+	}
+	if r.Purpose != purpose {
+		return nil, fmt.Errorf("%w: request %s asked to %s clip %s, not to %s it; file a request with --purpose %s", ErrWrongPurpose, r.ID, r.Purpose, c.ID, purpose, purpose)
 	}
 	switch r.StatusAt(now) {
 	case RequestApproved:
@@ -630,7 +688,7 @@ func (s *Store) unlockDual(c *Clip, as *Person, r *Request) (*age.X25519Identity
 		return nil, fmt.Errorf("%w: grant of request %s: %v", ErrCorrupt, r.ID, err)
 	}
 	clear(b)
-	if g.Store != s.Config.ID || g.Clip != c.ID || g.Request != r.ID || g.Requester != as.Fingerprint() || g.Expires != r.GrantExpires {
+	if g.Store != s.Config.ID || g.Clip != c.ID || g.Request != r.ID || g.Requester != as.Fingerprint() || g.Expires != r.GrantExpires || purposeOf(g.Purpose) != r.Purpose {
 		return nil, fmt.Errorf("%w: the grant file of request %s is bound to another request, clip or person", ErrReplay, r.ID)
 	}
 	other, err := base64.StdEncoding.DecodeString(g.Share)
@@ -646,50 +704,75 @@ func (s *Store) unlockDual(c *Clip, as *Person, r *Request) (*age.X25519Identity
 	return recombine(own, other)
 }
 
-// rewrap re-seals every live dual-control clip's DPO share to dpos, the
-// new set of DPOs (less each clip's owner). It unwraps with the acting
-// DPO's identities and returns the staged shares and the entry payload.
+// prepareRewrap re-seals, for dpos (the new set of DPOs), every live DPO
+// share (to the DPOs other than the clip's owner) and every live derived
+// key (to all of them). It unwraps with the acting DPO's identities and
+// returns the staged files and the entry payload.
 func (tx *Tx) prepareRewrap(ctx context.Context, st *State, dpos []*User, ui *plugin.ClientUI, reason string) (*RewrapPayload, []*Sealing, error) {
 	var sgs []*Sealing
+	fail := func(err error) (*RewrapPayload, []*Sealing, error) {
+		discardAll(sgs)
+		return nil, nil, err
+	}
 	p := &RewrapPayload{Reason: reason}
 	for _, id := range st.Order {
 		c := st.Clips[id]
-		if !c.DualControl() || c.Purge != nil {
+		if c.Purge != nil || c.Status == StatusPurged {
 			continue
 		}
-		old := c.share(ShareDPO)
-		if tx.as == nil {
-			discardAll(sgs)
-			return nil, nil, fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the DPO shares; a DPO must do it (-i)", ErrNotDPO)
-		}
-		half, err := tx.s.openShare(c, ShareDPO, tx.as.Identities)
-		if err != nil {
-			discardAll(sgs)
-			return nil, nil, err
-		}
-		var holders []*User
-		for _, u := range dpos {
-			if u.Name != c.Owner {
-				holders = append(holders, u)
+		for _, kind := range []string{ShareDPO, ShareDerived} {
+			old := c.share(kind)
+			if old == nil {
+				continue
 			}
+			if tx.as == nil {
+				return fail(fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the keys the DPOs hold; a DPO must do it (-i)", ErrNotDPO))
+			}
+			if kind == ShareDPO && c.Owner == tx.user.Name {
+				// The DPO share of a DPO's own clip is not sealed to them.
+				return fail(fmt.Errorf("%w: you own clip %s, so its DPO share is not sealed to you and you cannot re-seal it; another DPO (%s) must make this change",
+					ErrAccessDenied, c.ID, strings.Join(old.Holders, ", ")))
+			}
+			var plain []byte
+			var err error
+			if kind == ShareDPO {
+				var half []byte
+				if half, err = tx.s.openShare(c, ShareDPO, tx.as.Identities); err == nil {
+					plain = tx.s.shareBytes(c.ID, ShareDPO, half)
+					clear(half)
+				}
+			} else {
+				plain, err = tx.s.openSmall(old.Object, tx.as.Identities)
+				if errors.Is(err, ErrAccessDenied) {
+					err = fmt.Errorf("%w: your key cannot unwrap the key of redacted clip %s (it is sealed to %s)", ErrAccessDenied, c.ID, strings.Join(old.Holders, ", "))
+				}
+			}
+			if err != nil {
+				return fail(err)
+			}
+			var holders []*User
+			for _, u := range dpos {
+				if kind == ShareDerived || u.Name != c.Owner {
+					holders = append(holders, u)
+				}
+			}
+			if len(holders) == 0 {
+				clear(plain)
+				return fail(fmt.Errorf("%w: clip %s would have no DPO other than its owner %s", ErrNoDPO, c.ID, c.Owner))
+			}
+			recs, names, err := recipientsOf(holders, ui)
+			if err != nil {
+				clear(plain)
+				return fail(err)
+			}
+			sg, err := tx.s.stageSmall(ctx, plain, recs)
+			clear(plain)
+			if err != nil {
+				return fail(err)
+			}
+			sgs = append(sgs, sg)
+			p.Shares = append(p.Shares, RewrapShare{Clip: c.ID, Old: old.Object.ID, New: Share{Kind: kind, Holders: names, Object: sg.Object}})
 		}
-		if len(holders) == 0 {
-			discardAll(sgs)
-			return nil, nil, fmt.Errorf("%w: clip %s would have no DPO other than its owner %s", ErrNoDPO, c.ID, c.Owner)
-		}
-		recs, names, err := recipientsOf(holders, ui)
-		if err != nil {
-			discardAll(sgs)
-			return nil, nil, err
-		}
-		sg, err := tx.s.stageSmall(ctx, tx.s.shareBytes(c.ID, ShareDPO, half), recs)
-		clear(half)
-		if err != nil {
-			discardAll(sgs)
-			return nil, nil, err
-		}
-		sgs = append(sgs, sg)
-		p.Shares = append(p.Shares, RewrapShare{Clip: c.ID, Old: old.Object.ID, New: Share{Kind: ShareDPO, Holders: names, Object: sg.Object}})
 	}
 	return p, sgs, nil
 }
@@ -737,9 +820,9 @@ func init() {
 			return
 		}
 		r := &Request{ID: p.ID, Clip: c.ID, Requester: rec.Entry.Actor.Name, RequesterKey: rec.Entry.Actor.Key, Reason: p.Reason,
-			Incident: p.Incident, At: rec.Entry.Time, ExpiresAt: p.ExpiresAt, Status: RequestPending, Seq: rec.Entry.Seq}
+			Incident: p.Incident, Purpose: purposeOf(p.Purpose), At: rec.Entry.Time, ExpiresAt: p.ExpiresAt, Status: RequestPending, Seq: rec.Entry.Seq}
 		st.Requests[r.ID] = r
-		ev.Summary = fmt.Sprintf("request %s by %s to open (incident %s): %s", r.ID, r.Requester, r.Incident, r.Reason)
+		ev.Summary = fmt.Sprintf("request %s by %s to %s (incident %s): %s", r.ID, r.Requester, r.Purpose, r.Incident, r.Reason)
 		c.Timeline = append(c.Timeline, *ev)
 		if r.Requester != c.Owner {
 			st.flag(rec, "request-by-non-owner", "%s requested clip %s, which belongs to %s", r.Requester, c.ID, c.Owner)
@@ -831,6 +914,8 @@ func (st *State) replayAccess(rec *manifest.Record, c *Clip, p *AccessPayload) {
 		st.flag(rec, "open-outside-request", "%s opened clip %s under request %s, which is for clip %s by %s", rec.Entry.Actor.Name, c.ID, r.ID, r.Clip, r.Requester)
 	case r.StatusAt(at) != RequestApproved:
 		st.flag(rec, "open-outside-request", "%s opened clip %s under request %s, which was %s at the time", rec.Entry.Actor.Name, c.ID, r.ID, r.StatusAt(at))
+	case purposeOf(p.Purpose) != r.Purpose:
+		st.flag(rec, "open-outside-request", "%s read clip %s to %s under request %s, which was approved to %s", rec.Entry.Actor.Name, c.ID, purposeOf(p.Purpose), r.ID, r.Purpose)
 	}
 	if r.Grant != nil {
 		if o, ok := st.Objects[r.Grant.ID]; ok {

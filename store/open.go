@@ -87,7 +87,7 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 		if opts.As == nil {
 			return nil, fmt.Errorf("%w: clip %s is under dual control: open it with the owner's SSH key (-i) and an approved request", ErrNotApproved, clip.ID)
 		}
-		if req, err = st.usableGrant(clip, opts.As, opts.Request, laterOf(s.Now(), opts.Now)); err != nil {
+		if req, err = st.usableGrant(clip, opts.As, opts.Request, PurposeOpen, laterOf(s.Now(), opts.Now)); err != nil {
 			return nil, err
 		}
 		key, err := s.unlockDual(clip, opts.As, req)
@@ -98,8 +98,15 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 		if opts.Reason == "" {
 			opts.Reason = req.Reason + " (incident " + req.Incident + ")"
 		}
-	} else if len(ids) == 0 && opts.As != nil {
-		ids = opts.As.Identities
+	} else {
+		if len(ids) == 0 && opts.As != nil {
+			ids = opts.As.Identities
+		}
+		// A redacted version in a dual-control store is sealed to a key of
+		// its own, which only the DPOs can unwrap.
+		if ids, err = s.ClipIdentities(clip, ids); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Reason == "" {
 		return nil, ErrNoReason
@@ -143,14 +150,14 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 	access := func(ctx context.Context, action, outcome string) error {
 		p := AccessPayload{Reason: opts.Reason, Identity: opts.Identity, Output: filepath.Base(opts.Out), Outcome: outcome}
 		if req != nil && action == "access" {
-			p.Request, p.Grant = req.ID, req.Grant.ID
+			p.Request, p.Grant, p.Purpose = req.ID, req.Grant.ID, PurposeOpen
 		}
 		payload, _ := json.Marshal(p)
 		return s.UpdateAs(ctx, opts.As, func(tx *Tx) error {
 			if req != nil && action == "access" {
 				// Another open may have used the grant meanwhile.
 				st := Replay(tx.Ledger)
-				if _, err := st.usableGrant(st.Clips[clip.ID], opts.As, req.ID, laterOf(s.Now(), opts.Now)); err != nil {
+				if _, err := st.usableGrant(st.Clips[clip.ID], opts.As, req.ID, PurposeOpen, laterOf(tx.now(), opts.Now)); err != nil {
 					return err
 				}
 			}

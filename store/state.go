@@ -55,6 +55,9 @@ type AccessPayload struct {
 	// is consumed (and its file destroyed) by the open.
 	Request string `json:"request,omitempty"`
 	Grant   string `json:"grant,omitempty"` // grant object id
+	// Purpose is what the access was for under dual control: open (a
+	// plaintext copy) or redact (plaintext to the redactor only).
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // objectsOf lists the sealed objects an entry registers.
@@ -72,7 +75,7 @@ func objectsOf(rec *manifest.Record) []Object {
 	case "redact":
 		var p DerivePayload
 		if rec.Payload(&p) == nil {
-			return append([]Object{p.Object}, p.Review...)
+			return p.objects()
 		}
 	}
 	if h, ok := objectHandlers[rec.Entry.Action]; ok {
@@ -221,6 +224,9 @@ func (st *State) replayOne(rec *manifest.Record, evp *Event) {
 		var p AccessPayload
 		rec.Payload(&p)
 		verb := "opened"
+		if p.Purpose == PurposeRedact {
+			verb = "opened for redaction"
+		}
 		if e.Action == "access.denied" {
 			verb = "open failed (" + p.Outcome + ")"
 		}
@@ -249,9 +255,15 @@ func (st *State) replayOne(rec *manifest.Record, evp *Event) {
 		c.Timeline = append(c.Timeline, ev)
 		st.Clips[c.ID] = c
 		st.Order = append(st.Order, c.ID)
-		for _, o := range append([]Object{p.Object}, p.Review...) {
+		if p.Key != nil {
+			c.Shares = []Share{*p.Key}
+		}
+		for _, o := range p.objects() {
 			st.Objects[o.ID] = o
 			c.objects = append(c.objects, o.ID)
+		}
+		if parent != nil && parent.DualControl() {
+			st.replayDualRedact(rec, parent, &p)
 		}
 	default:
 		if h, ok := actionHandlers[e.Action]; ok {

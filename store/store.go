@@ -70,9 +70,8 @@ type Store struct {
 
 // InitOptions configures a new store.
 type InitOptions struct {
-	// Recipients are age recipient strings; at least one, unless
-	// DualControl, where they only receive derived material (redacted
-	// versions and review files), never originals.
+	// Recipients are age recipient strings: at least one, and none under
+	// DualControl (where nothing is sealed to a store-wide key).
 	Recipients []string
 	Passphrase []byte // protects the station key
 	WorkFactor int    // scrypt log2 cost; 0 means seal.DefaultWorkFactor
@@ -92,6 +91,11 @@ type InitOptions struct {
 func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	if len(opts.Recipients) == 0 && !opts.DualControl {
 		return nil, errors.New("a store needs at least one recipient")
+	}
+	if len(opts.Recipients) > 0 && opts.DualControl {
+		// A recipient could open every redacted version and review file
+		// alone; under dual control those are sealed for the DPOs.
+		return nil, fmt.Errorf("%w: a dual-control store takes no recipients: originals are sealed to per-clip keys split between owner and DPOs, and redacted versions to keys only the DPOs hold", ErrDualControl)
 	}
 	policy := DefaultPolicy()
 	if opts.Policy != nil {
@@ -273,6 +277,25 @@ type Tx struct {
 	changed bool
 	as      *Person // the person acting, or nil for the station operator
 	user    *User
+	pinned  time.Time // see now
+}
+
+// now is the time the transaction's entries carry from the first call on:
+// the store's clock, but never before the last entry (entry times never go
+// backwards). Rules that depend on time (expiry of requests and grants) are
+// judged at it, so that verify, reading the entry's own time, reaches the
+// same verdict.
+func (tx *Tx) now() time.Time {
+	if tx.pinned.IsZero() {
+		now := tx.s.Now()
+		if last := tx.Ledger.Last(); last != nil {
+			if lt := last.Entry.When(); now.Before(lt) {
+				now = lt
+			}
+		}
+		tx.pinned = now
+	}
+	return tx.pinned
 }
 
 // Update runs fn in a write transaction and writes a checkpoint if fn
@@ -377,7 +400,11 @@ func (tx *Tx) Append(e manifest.Entry, extra ...seal.Signer) (*manifest.Record, 
 	if e.Actor.Name == "" {
 		e.Actor.Name = tx.s.actorName()
 	}
-	rec, err := tx.Ledger.Next(e, tx.s.Now(), signers...)
+	when := tx.s.Now()
+	if !tx.pinned.IsZero() {
+		when = tx.pinned
+	}
+	rec, err := tx.Ledger.Next(e, when, signers...)
 	if err != nil {
 		return nil, err
 	}

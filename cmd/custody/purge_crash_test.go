@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	"github.com/custody-evidence/custody/internal/testenv"
 	"github.com/custody-evidence/custody/store"
 	"github.com/custody-evidence/custody/verify"
@@ -127,8 +126,7 @@ type purgeWant struct {
 // derivative and review material, and an unused approval.
 func makePurgeStore(t *testing.T, work, dir string) purgeWant {
 	ctx := context.Background()
-	derivID, _ := age.GenerateX25519Identity()
-	s, err := store.Init(ctx, dir, store.InitOptions{Recipients: []string{derivID.Recipient().String()}, Passphrase: []byte("crash-pass"), WorkFactor: 10, Actor: "setup", DualControl: true})
+	s, err := store.Init(ctx, dir, store.InitOptions{Passphrase: []byte("crash-pass"), WorkFactor: 10, Actor: "setup", DualControl: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,18 +164,31 @@ func makePurgeStore(t *testing.T, work, dir string) purgeWant {
 			}
 		}
 		if i == 1 {
-			// A redacted derivative with review material.
-			v, err := s.SealStaged(ctx, strings.NewReader("redacted video bytes"), nil)
+			// A redacted derivative with review material and its derived
+			// key, made under an approved redaction request.
+			r, err := s.Request(ctx, nurse.p, c.ID, store.RequestOptions{Reason: "r", Incident: "i", Purpose: store.PurposeRedact})
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := s.SealStaged(ctx, strings.NewReader("review tracks"), nil)
+			if _, err := s.Approve(ctx, dpo.p, r.ID, store.ApproveOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			d, err := s.BeginDerive(ctx, c.ID, store.DeriveOptions{As: nurse.p})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.AddDerivative(ctx, c.ID, v, []*store.Sealing{r}, store.DerivePayload{Redaction: []byte(`{}`)}); err != nil {
+			v, err := d.Seal(ctx, strings.NewReader("redacted video bytes"), nil)
+			if err != nil {
 				t.Fatal(err)
 			}
+			rv, err := d.Seal(ctx, strings.NewReader("review tracks"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Commit(ctx, v, []*store.Sealing{rv}, store.DerivePayload{Redaction: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
 		}
 		if i == 2 {
 			// An approved, unused request: its grant goes with the clip.

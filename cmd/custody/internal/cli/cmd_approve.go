@@ -17,7 +17,7 @@ func newApproveCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "approve --store DIR REQUEST -i DPOKEY",
 		Short: "Approve a request: signed, and releases the DPO's key share to the requester",
-		Long: `Approve a request to open a dual-control original. The approval is signed
+		Long: `Approve a request to open (or redact) a dual-control original. The approval is signed
 by the DPO (a ledger entry, and a statement in the SSH signature namespace
 custody-approve-v1 that ssh-keygen -Y verify can check) and unwraps the
 clip's DPO key share with the DPO's key, re-sealing it to the requester as
@@ -57,7 +57,7 @@ used, and of a lapsed request.`,
 			if f.json {
 				return e.json(r)
 			}
-			fmt.Fprintf(e.stdout, "request %s approved by %s: %s may open clip %s once, until %s\n", r.ID, r.ApprovedBy, r.Requester, r.Clip, r.GrantExpires)
+			fmt.Fprintf(e.stdout, "request %s approved by %s: %s may %s clip %s once, until %s\n", r.ID, r.ApprovedBy, r.Requester, r.Purpose, r.Clip, r.GrantExpires)
 			return nil
 		},
 	}

@@ -33,8 +33,8 @@ With --dual-control no single key can open an original: each import needs
 --owner (a registered person), and the clip is sealed to a key of its own
 that is split between the owner and the DPOs; opening it takes the owner's
 request, a DPO's approval and the owner's key (see custody request,
-approve, open). Recipients are then optional and receive only derived
-material (redacted versions and review files).
+approve, open). It takes no recipients: redacted versions and review files
+are sealed to keys of their own that only the DPOs hold.
 
 --retention sets the initial retention policy (default 48h after
 recording); afterwards only a DPO changes it (custody policy set).`,
@@ -68,6 +68,9 @@ recording); afterwards only a DPO changes it (custody policy set).`,
 			}
 			if len(all) == 0 && !dual {
 				return usagef("a store needs at least one --recipient or --recipients-file (or --dual-control)")
+			}
+			if len(all) > 0 && dual {
+				return usagef("--dual-control takes no --recipient: nothing in such a store is sealed to a store-wide key (redacted versions are sealed for the DPOs)")
 			}
 			var policy *store.Policy
 			if retention != "" {

@@ -132,6 +132,7 @@ func newRedactCmd(e *env) *cobra.Command {
 		editsFile  string
 		identities []string
 		reason     string
+		request    string
 	)
 	cmd := &cobra.Command{
 		Use:   "redact IN -o OUT | redact --store DIR CLIP -i IDENTITY",
@@ -151,7 +152,16 @@ Store mode (--store) redacts a sealed clip: it is decrypted on demand for
 ffmpeg over a loopback connection, never written to disk in plaintext; the
 output is sealed into the store as a derivative of the clip, with a ledger
 entry recording parent and child hashes, detectors and model hashes, every
-parameter and every masked track. --review material is sealed too.
+parameter and every masked track. --review material is sealed too. The
+read of the original is logged as an access first.
+
+In a dual-control store redaction reads an original, so it needs what an
+open needs: the owner files custody request --purpose redact, a DPO
+approves it, and the owner runs redact with their SSH key (-i); custody
+recombines the clip key in memory and uses up the approval. No station
+passphrase is needed. The redacted video and review files are sealed to a
+key of their own that only the DPOs hold (open or export them with a DPO's
+key).
 
 Review: --review DIR writes tracks.json, contact.png (one thumbnail per
 track) and preview frames with the masks drawn. The DPO's decisions go in an
@@ -159,7 +169,8 @@ track) and preview frames with the masks drawn. The DPO's decisions go in an
 mask whole frames for a time range, each with a reason for the audit.`,
 		Example: `  custody redact ward3.mp4 -o ward3.redacted.mp4 --review review/
   custody redact ward3.mp4 -o out.mp4 --edits decisions.json --mute 12.5-14 --bleep
-  custody redact --store /srv/custody 3f5a9c0d12ab -i dpo.key --reason "release to police"`,
+  custody redact --store /srv/custody 3f5a9c0d12ab -i dpo.key --reason "release to police"
+  custody redact --store /srv/custody 3f5a9c0d12ab -i ~/.ssh/id_ed25519 --review x   # dual control: the owner, approved`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -213,7 +224,7 @@ mask whole frames for a time range, each with a reason for the audit.`,
 				}
 				return mediaErr(err)
 			}
-			return redactInStore(ctx, e, &f, args[0], identities, reason, reviewDir != "", opt, done)
+			return redactInStore(ctx, e, &f, args[0], identities, reason, request, reviewDir != "", opt, done)
 		},
 	}
 	f.register(cmd, true)
@@ -230,19 +241,18 @@ mask whole frames for a time range, each with a reason for the audit.`,
 	fl.IntVar(&crf, "crf", 0, "encoder quality, lower is better (default 18)")
 	fl.StringVar(&reviewDir, "review", "", "write review material (tracks.json, contact sheet, previews) to DIR; in store mode it is sealed instead")
 	fl.StringVar(&editsFile, "edits", "", "the DPO's edits (JSON): excluded tracks, manual regions, masked frame ranges")
-	fl.StringArrayVarP(&identities, "identity", "i", nil, "store mode: identity that can open the clip")
-	fl.StringVar(&reason, "reason", "redaction before release", "store mode: why the clip is opened, for the ledger")
+	fl.StringArrayVarP(&identities, "identity", "i", nil, "store mode: identity that can open the clip; under dual control the owner's SSH key")
+	fl.StringVar(&reason, "reason", "", "store mode: why the clip is opened, for the ledger (default \"redaction before release\", or under dual control the request's reason)")
+	fl.StringVar(&request, "request", "", "store mode, dual control: the request approved for redaction (default: your only one for the clip)")
 	fl.BoolVar(&f.json, "json", false, "print the redaction report as JSON")
 	return cmd
 }
 
-// redactInStore redacts a sealed clip into a sealed derivative.
-func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, identities []string, reason string, review bool, opt redact.Options, done func()) error {
-	ids, label, err := loadIdentities(e, identities)
-	if err != nil {
-		return err
-	}
-	s, err := f.openWritable(e)
+// redactInStore redacts a sealed clip into a sealed derivative. In a
+// dual-control store the owner does it with their SSH key under a request a
+// DPO approved for redaction, and no station passphrase is needed.
+func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, identities []string, reason, request string, review bool, opt redact.Options, done func()) error {
+	s, err := f.open()
 	if err != nil {
 		return err
 	}
@@ -253,14 +263,34 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 	if clip.Kind != "original" {
 		return usagef("clip %s is already a redacted derivative of %s; redact the original", clip.ID, clip.Parent)
 	}
-	sv, err := s.Serve(ctx, clip.Object, ids)
+	do := store.DeriveOptions{Reason: reason, Request: request, PluginUI: e.pluginUI()}
+	if clip.DualControl() {
+		if do.As, err = needPerson(e, identities, "redacting a dual-control clip"); err != nil {
+			return err
+		}
+		if do.Now, _, err = policyNow(); err != nil {
+			return err
+		}
+		do.Identity = do.As.Label
+	} else {
+		if request != "" {
+			return usagef("--request is for dual-control clips; clip %s opens with a recipient key", clip.ID)
+		}
+		if do.Reason == "" {
+			do.Reason = "redaction before release"
+		}
+		if do.Identities, do.Identity, err = loadIdentities(e, identities); err != nil {
+			return err
+		}
+		if s, err = f.openWritable(e); err != nil {
+			return err
+		}
+	}
+	d, err := s.BeginDerive(ctx, clip.ID, do)
 	if err != nil {
 		return err
 	}
-	defer sv.Close()
-	if err := s.LogAccess(ctx, clip.ID, store.AccessPayload{Reason: reason, Identity: label, Output: "redaction (sealed derivative)"}); err != nil {
-		return err
-	}
+	defer d.Close()
 	opt.InputSHA256 = clip.Object.SHA256
 	opt.Info = clip.Media
 	reviewFiles := map[string][]byte{}
@@ -278,18 +308,15 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 	}
 	ch := make(chan sealed, 1)
 	go func() {
-		sg, err := s.SealStaged(ctx, pr, nil)
+		sg, err := d.Seal(ctx, pr, nil)
 		pr.CloseWithError(err)
 		ch <- sealed{sg, err}
 	}()
-	rep, rerr := redact.RedactTo(ctx, sv.URL, pw, media.FormatMP4, opt)
+	rep, rerr := redact.RedactTo(ctx, d.URL, pw, media.FormatMP4, opt)
 	pw.CloseWithError(rerr)
 	done()
 	res := <-ch
 	if rerr != nil && !errors.Is(rerr, redact.ErrIncomplete) {
-		if res.sg != nil {
-			res.sg.Discard()
-		}
 		return mediaErr(rerr)
 	}
 	if res.err != nil {
@@ -302,12 +329,8 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		sg, err := s.SealStaged(ctx, bytes.NewReader(reviewFiles[name]), nil)
+		sg, err := d.Seal(ctx, bytes.NewReader(reviewFiles[name]), nil)
 		if err != nil {
-			res.sg.Discard()
-			for _, r := range reviews {
-				r.Discard()
-			}
 			return err
 		}
 		reviews = append(reviews, sg)
@@ -325,7 +348,7 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 	if clip.Media != nil && rep.Audio != "removed" {
 		p.Media.Audio = clip.Media.Audio
 	}
-	child, err := s.AddDerivative(ctx, clip.ID, res.sg, reviews, p)
+	child, err := d.Commit(ctx, res.sg, reviews, p)
 	if err != nil {
 		return err
 	}
@@ -340,6 +363,9 @@ func printRedaction(e *env, asJSON bool, rep *redact.Report, child *store.Clip) 
 		v := map[string]any{"report": rep}
 		if child != nil {
 			v["id"], v["parent"], v["sha256"] = child.ID, child.Parent, child.Object.SHA256
+			if k := derivedKey(child); k != nil {
+				v["key"], v["key_holders"] = k.Object.Path, k.Holders
+			}
 		}
 		return e.json(v)
 	}
@@ -353,11 +379,24 @@ func printRedaction(e *env, asJSON bool, rep *redact.Report, child *store.Clip) 
 		rep.Frames, rep.FPS, rep.Detector, masked, rep.MaskedFrames, rep.Audio)
 	if child != nil {
 		fmt.Fprintf(e.stdout, "sealed as clip %s, derived from %s (sha256 %s)\n", child.ID, child.Parent, child.Object.SHA256)
+		if k := derivedKey(child); k != nil {
+			fmt.Fprintf(e.stdout, "sealed for the DPOs (%s): its key is %s, which a DPO's key opens\n", strings.Join(k.Holders, ", "), k.Object.Path)
+		}
 	} else {
 		fmt.Fprintf(e.stdout, "wrote %s (sha256 %s)\n", rep.Output, rep.OutputSHA256)
 	}
 	for _, w := range rep.Warnings {
 		e.warnf("%s", w)
+	}
+	return nil
+}
+
+// derivedKey is the key a dual-control store sealed a redacted version to.
+func derivedKey(c *store.Clip) *store.Share {
+	for i := range c.Shares {
+		if c.Shares[i].Kind == store.ShareDerived {
+			return &c.Shares[i]
+		}
 	}
 	return nil
 }

@@ -153,7 +153,8 @@ func isIncomplete(err error) bool {
 // one-time expiring approvals, retention).
 func isGovernanceRefusal(err error) bool {
 	for _, target := range []error{store.ErrNotDPO, store.ErrUnknownPerson, store.ErrNotOwner, store.ErrSelfApproval,
-		store.ErrWrongClip, store.ErrReplay, store.ErrExpired, store.ErrNotApproved, store.ErrPurged} {
+		store.ErrWrongClip, store.ErrReplay, store.ErrExpired, store.ErrNotApproved, store.ErrPurged,
+		store.ErrWrongPurpose, store.ErrDualControl} {
 		if errors.Is(err, target) {
 			return true
 		}
