@@ -13,6 +13,7 @@ import (
 	"github.com/custody-evidence/custody/internal/testenv"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/store"
+	"github.com/custody-evidence/custody/verify"
 )
 
 // TestRewrapOnDPOChange: adding a DPO re-seals every live clip's DPO
@@ -214,7 +215,24 @@ func TestLogAnomalies(t *testing.T) {
 	if len(since) == 0 || len(since) >= len(st.Events) {
 		t.Fatalf("since filter: %d of %d", len(since), len(st.Events))
 	}
-	// The ledger itself is intact: these are governance anomalies, which
-	// the log reports, not forgeries verify would catch.
-	f.verified()
+	// The chain and signatures are intact, but verify judges the rules too:
+	// each forged entry fails it with its own code (and carries no signed
+	// statement); the burst and the missing reason are log flags only.
+	rep, err := verify.Store(f.ctx, f.s.Dir, verify.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotCodes := map[string]int{}
+	for _, p := range rep.Problems {
+		gotCodes[p.Code]++
+	}
+	wantCodes := map[string]int{"gov-open-outside-request": 1, "gov-approval-not-dpo": 1, "gov-release-not-dpo": 1, "gov-statement": 2}
+	if rep.Verified || len(gotCodes) != len(wantCodes) {
+		t.Fatalf("verify after forged governance entries: %+v", rep.Problems)
+	}
+	for k, v := range wantCodes {
+		if gotCodes[k] != v {
+			t.Errorf("verify problem %s: %d, want %d (all: %v)", k, gotCodes[k], v, gotCodes)
+		}
+	}
 }

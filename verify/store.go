@@ -72,6 +72,7 @@ func Store(ctx context.Context, dir string, opts StoreOptions) (*Report, error) 
 	if err := checkObjects(ctx, r, s, l, opts.Progress); err != nil {
 		return nil, err
 	}
+	checkGovernance(r, s, l, issues)
 	return finish(r), nil
 }
 
