@@ -838,8 +838,8 @@ func init() {
 		r := st.Requests[p.Request]
 		ev.Summary = fmt.Sprintf("request %s approved by %s, grant valid until %s", p.Request, rec.Entry.Actor.Name, p.ExpiresAt)
 		c.Timeline = append(c.Timeline, *ev)
-		if p.Grant.ID != "" && p.Grant.Path == KeysDir+"/"+p.Grant.ID+".age" {
-			st.Objects[p.Grant.ID] = p.Grant
+		if p.Grant.ID != "" {
+			st.live(rec, nil, p.Grant)
 		}
 		switch u := st.userByKey(rec.Entry.Actor.Key); {
 		case r == nil:
@@ -865,8 +865,10 @@ func init() {
 		if r := st.Requests[p.Request]; r != nil && r.Status == RequestApproved {
 			r.Status = RequestShredded
 		}
-		delete(st.Objects, p.Grant.ID)
-		st.Dead[p.Grant.ID] = p.Grant
+		if o, ok := st.Objects[p.Grant.ID]; ok {
+			delete(st.Objects, o.ID)
+			st.dead(o)
+		}
 		ev.Summary = fmt.Sprintf("unused grant of request %s destroyed (%s)", p.Request, p.Why)
 		if c := st.Clips[rec.Entry.Clip]; c != nil {
 			c.Timeline = append(c.Timeline, *ev)
@@ -882,6 +884,10 @@ func init() {
 			if c == nil {
 				continue
 			}
+			if !rs.New.Object.Valid() {
+				st.flag(rec, "object-path", "re-sealed key of clip %s names file %q, which is not a path custody makes; it is ignored", rs.Clip, rs.New.Object.Path)
+				continue
+			}
 			for i := range c.Shares {
 				if c.Shares[i].Object.ID == rs.Old {
 					if o, ok := st.Objects[rs.Old]; ok {
@@ -889,8 +895,7 @@ func init() {
 					}
 					delete(st.Objects, rs.Old)
 					c.Shares[i] = rs.New
-					st.Objects[rs.New.Object.ID] = rs.New.Object
-					c.objects = append(c.objects, rs.New.Object.ID)
+					st.live(rec, c, rs.New.Object)
 				}
 			}
 		}

@@ -236,3 +236,63 @@ func TestLogAnomalies(t *testing.T) {
 		}
 	}
 }
+
+// TestLedgerPathsStayInStore: sealed-file paths come from the ledger, which
+// anyone holding an authorised key can write to. Whatever an entry names,
+// purge, recovery and open never touch a file outside objects/ and keys/.
+func TestLedgerPathsStayInStore(t *testing.T) {
+	f := newFixture(t, true, dualPeople...)
+	c := f.importClip("a.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{Owner: "nina"})
+	victim := filepath.Join(f.dir, "victim.txt")
+	if err := os.WriteFile(victim, []byte("not evidence"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outside := []store.Object{{ID: "0123456789ab", Path: "../victim.txt"}, {ID: "../victim.txt", Path: "objects/../../victim.txt"}}
+	forge := func(action, clip string, payload any, as *person) {
+		t.Helper()
+		b, _ := json.Marshal(payload)
+		err := f.s.Update(f.ctx, func(tx *store.Tx) error {
+			e := manifest.Entry{Action: action, Clip: clip, Payload: b}
+			if as == nil {
+				_, err := tx.Append(e)
+				return err
+			}
+			e.Actor.Name = as.name
+			_, err := tx.Append(e, as.p.Signer)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A re-sealing by a DPO pointing the clip's DPO share at the file.
+	forge("keys.rewrap", "", store.RewrapPayload{Reason: "r", Shares: []store.RewrapShare{{Clip: c.ID, Old: c.Shares[1].Object.ID,
+		New: store.Share{Kind: store.ShareDPO, Holders: []string{"dana", "dave"}, Object: outside[0]}}}}, f.u("dana"))
+	// An approval whose grant is the file.
+	r, err := f.s.Request(f.ctx, f.u("nina").p, c.ID, store.RequestOptions{Reason: "r", Incident: "i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge("approve", c.ID, store.ApprovePayload{Request: r.ID, Requester: r.RequesterKey, Grant: outside[1], ExpiresAt: f.clock.t.Add(time.Hour).Format(time.RFC3339)}, f.u("dana"))
+	// A tombstone by the station naming it, and a later real purge.
+	forge("purge", c.ID, store.PurgePayload{Reason: store.PurgeRetention, PolicyTime: f.clock.t.Format(time.RFC3339), Objects: outside}, nil)
+	f.clock.t = f.clock.t.Add(72 * time.Hour)
+	if _, err := f.s.Purge(f.ctx, nil, store.PurgeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.OpenClip(f.ctx, c.ID, store.OpenOptions{As: f.u("nina").p, Out: filepath.Join(f.dir, "o.mp4")}); err == nil {
+		t.Fatal("opened a clip whose ledger was forged")
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "not evidence" {
+		t.Fatalf("a file outside the store was touched: %q %v", b, err)
+	}
+	n := 0
+	for _, a := range f.state().Anomalies {
+		if a.Code == "object-path" {
+			n++
+		}
+	}
+	if n < 2 {
+		t.Fatalf("object-path anomalies: %d (%+v)", n, f.state().Anomalies)
+	}
+}

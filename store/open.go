@@ -46,6 +46,9 @@ type OpenOptions struct {
 // ObjectPath returns where an object's sealed file is: objects/, or staging/
 // when a crash interrupted its publication (it is committed all the same).
 func (s *Store) ObjectPath(o Object) (string, error) {
+	if !o.Valid() {
+		return "", fmt.Errorf("%w: the ledger names sealed file %q, which is not a path custody makes (run custody verify)", ErrCorrupt, o.Path)
+	}
 	p := filepath.Join(s.Dir, filepath.FromSlash(o.Path))
 	if _, err := os.Stat(p); err == nil {
 		return p, nil

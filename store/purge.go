@@ -407,8 +407,12 @@ func init() {
 			}
 		}
 		for _, o := range p.Objects {
-			delete(st.Objects, o.ID)
-			st.Dead[o.ID] = o
+			// Only files the ledger registered die: a tombstone cannot
+			// name any other file for purge to delete.
+			if lo, ok := st.Objects[o.ID]; ok && lo == o {
+				delete(st.Objects, o.ID)
+				st.dead(o)
+			}
 		}
 		for _, id := range p.Requests {
 			if r := st.Requests[id]; r != nil && r.Status == RequestApproved {

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -60,8 +61,50 @@ type AccessPayload struct {
 	Purpose string `json:"purpose,omitempty"`
 }
 
+// objectIDRE is what object ids look like: custody makes 12 hex digits,
+// with a "k" before those of key files.
+var objectIDRE = regexp.MustCompile(`^[0-9a-z]{4,64}$`)
+
+// Valid reports whether the object's id and path are ones custody makes:
+// objects/ID.age or keys/ID.age. The ledger is input like any other: a
+// path from it that pointed elsewhere would have purge delete, or
+// recovery overwrite, a file outside the store.
+func (o Object) Valid() bool {
+	return objectIDRE.MatchString(o.ID) && (o.Path == ObjectsDir+"/"+o.ID+".age" || o.Path == KeysDir+"/"+o.ID+".age")
+}
+
+// live registers a live object, refusing (and flagging) one with a path
+// custody never makes.
+func (st *State) live(rec *manifest.Record, c *Clip, o Object) {
+	if !o.Valid() {
+		st.flag(rec, "object-path", "entry registers sealed file %q (id %q), which is not a path custody makes; it is ignored", o.Path, o.ID)
+		return
+	}
+	st.Objects[o.ID] = o
+	if c != nil {
+		c.objects = append(c.objects, o.ID)
+	}
+}
+
+// dead records an object whose file must no longer exist.
+func (st *State) dead(o Object) {
+	if o.Valid() {
+		st.Dead[o.ID] = o
+	}
+}
+
 // objectsOf lists the sealed objects an entry registers.
 func objectsOf(rec *manifest.Record) []Object {
+	var out []Object
+	for _, o := range objectsOfAny(rec) {
+		if o.Valid() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func objectsOfAny(rec *manifest.Record) []Object {
 	switch rec.Entry.Action {
 	case "import":
 		var p ImportPayload
@@ -210,11 +253,9 @@ func (st *State) replayOne(rec *manifest.Record, evp *Event) {
 		c.Timeline = append(c.Timeline, ev)
 		st.Clips[c.ID] = c
 		st.Order = append(st.Order, c.ID)
-		st.Objects[p.Object.ID] = p.Object
-		c.objects = append(c.objects, p.Object.ID)
+		st.live(rec, c, p.Object)
 		for _, sh := range p.Shares {
-			st.Objects[sh.Object.ID] = sh.Object
-			c.objects = append(c.objects, sh.Object.ID)
+			st.live(rec, c, sh.Object)
 		}
 	case "access", "access.denied":
 		c := st.Clips[e.Clip]
@@ -259,8 +300,7 @@ func (st *State) replayOne(rec *manifest.Record, evp *Event) {
 			c.Shares = []Share{*p.Key}
 		}
 		for _, o := range p.objects() {
-			st.Objects[o.ID] = o
-			c.objects = append(c.objects, o.ID)
+			st.live(rec, c, o)
 		}
 		if parent != nil && parent.DualControl() {
 			st.replayDualRedact(rec, parent, &p)

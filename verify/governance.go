@@ -47,6 +47,9 @@ import (
 //	gov-open-expired           open after the approval expired
 //	gov-grant-reused           open under an approval already used (or destroyed)
 //	gov-redact-outside-request redaction of a dual-control original without a used redaction approval of the redactor's own
+//	gov-purge-not-dpo          purge by a person who is not a DPO (purge runs as the station or a DPO)
+//	gov-purge-while-held       purge of a clip on hold
+//	object-path                an entry registering a sealed file at a path custody never makes (outside objects/ and keys/)
 //	gov-statement              a governance entry whose signed statement is missing, invalid, not the actor's, or for another store, request or clip
 //	gov-payload                a governance entry whose payload cannot be read
 //
@@ -57,7 +60,7 @@ import (
 //	key-recipients    a sealed file's age header does not match its holders (an extra recipient, or an original under dual control sealed to a person's key)
 //	key-stray         a file in keys/ that the ledger does not register
 func checkGovernance(r *Report, s *store.Store, l *manifest.Ledger, issues []manifest.Issue) {
-	g := &govWalk{r: r, storeID: s.Config.ID, people: map[string]*govPerson{}, clips: map[string]*govClip{}, requests: map[string]*govRequest{}, unsigned: map[uint64]bool{}}
+	g := &govWalk{r: r, storeID: s.Config.ID, people: map[string]*govPerson{}, clips: map[string]*govClip{}, requests: map[string]*govRequest{}, holds: map[string]map[string]bool{}, unsigned: map[uint64]bool{}}
 	for _, is := range issues {
 		if is.Code == "ledger-actor" && is.Seq >= 0 {
 			g.unsigned[uint64(is.Seq)] = true
@@ -76,6 +79,11 @@ func checkGovernance(r *Report, s *store.Store, l *manifest.Ledger, issues []man
 		g.entry(rec)
 	}
 	st := store.Replay(l)
+	for _, a := range st.Anomalies {
+		if a.Code == "object-path" {
+			r.fail("object-path", fmt.Sprintf("entry %d", a.Seq), "%s", a.Msg)
+		}
+	}
 	checkKeyMaterial(r, s, st)
 }
 
@@ -105,7 +113,8 @@ type govWalk struct {
 	people   map[string]*govPerson // by key fingerprint, active or not
 	clips    map[string]*govClip
 	requests map[string]*govRequest
-	unsigned map[uint64]bool // entries not validly signed by their actor
+	holds    map[string]map[string]bool // clip → active hold ids
+	unsigned map[uint64]bool            // entries not validly signed by their actor
 }
 
 func (g *govWalk) fail(rec *manifest.Record, code, format string, a ...any) {
@@ -197,9 +206,23 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		if g.role(fp) != store.RoleDPO {
 			g.fail(rec, "gov-policy-not-dpo", "the policy was changed, which only a DPO may do")
 		}
+	case "hold":
+		var p store.HoldPayload
+		if rec.Payload(&p) == nil {
+			if g.holds[e.Clip] == nil {
+				g.holds[e.Clip] = map[string]bool{}
+			}
+			g.holds[e.Clip][p.ID] = true
+		}
 	case "release":
 		if g.role(fp) != store.RoleDPO {
 			g.fail(rec, "gov-release-not-dpo", "a hold on clip %s was released, which only a DPO may do", e.Clip)
+		}
+		var p store.ReleasePayload
+		if rec.Payload(&p) == nil {
+			for _, id := range p.Holds {
+				delete(g.holds[e.Clip], id)
+			}
 		}
 	case "keys.rewrap":
 		if g.role(fp) != store.RoleDPO {
@@ -327,6 +350,12 @@ func (g *govWalk) entry(rec *manifest.Record) {
 			}
 		}
 	case "purge":
+		if fp != g.station && g.role(fp) != store.RoleDPO {
+			g.fail(rec, "gov-purge-not-dpo", "clip %s was purged by a person who is not a DPO", e.Clip)
+		}
+		if n := len(g.holds[e.Clip]); n > 0 {
+			g.fail(rec, "gov-purge-while-held", "clip %s was purged while %d hold(s) kept it", e.Clip, n)
+		}
 		var p store.PurgePayload
 		if rec.Payload(&p) == nil {
 			for _, id := range p.Requests {

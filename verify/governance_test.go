@@ -347,6 +347,21 @@ func TestGovernanceRules(t *testing.T) {
 			g.forge(t, "nina", "redact", "0123456789ab", store.DerivePayload{Parent: g.a.ID, Request: r.ID, Redaction: []byte(`{}`),
 				Object: store.Object{ID: "0123456789ab", Path: "objects/0123456789ab.age"}})
 		}, []string{"gov-redact-outside-request", "object-missing", "share-missing"}},
+		{"purge of a held clip", func(t *testing.T, g *govFixture) {
+			if _, err := g.s.Hold(g.ctx, nil, store.HoldRequest{Clips: []string{g.b.ID}, Incident: "INC-1", Reason: "alarm"}); err != nil {
+				t.Fatal(err)
+			}
+			g.forge(t, "station", "purge", g.b.ID, store.PurgePayload{Reason: store.PurgeRetention, PolicyTime: time.Now().UTC().Format(time.RFC3339), SHA256: g.b.Object.SHA256})
+		}, []string{"gov-purge-while-held"}},
+		{"purge by a clinician", func(t *testing.T, g *govFixture) {
+			g.forge(t, "nina", "purge", g.a.ID, store.PurgePayload{Reason: store.PurgeRetention, PolicyTime: time.Now().UTC().Format(time.RFC3339), SHA256: g.a.Object.SHA256})
+		}, []string{"gov-purge-not-dpo"}},
+		{"sealed file outside the store", func(t *testing.T, g *govFixture) {
+			r := g.request(t, "nina", g.a, "")
+			g.forge(t, "dana", "approve", g.a.ID, store.ApprovePayload{Request: r.ID, Requester: r.RequesterKey, ExpiresAt: hourOn(),
+				Grant:     store.Object{ID: "k0123456789ab", Path: "../../outside.age"},
+				Statement: g.stmt(t, "dana", "approve", "request "+r.ID, "clip "+g.a.ID)})
+		}, []string{"object-path"}},
 		{"statement signed by someone else", func(t *testing.T, g *govFixture) {
 			g.forge(t, "nina", "hold", g.a.ID, store.HoldPayload{Hold: store.Hold{ID: "0000000000bb", Incident: "I", Reason: "r"},
 				Statement: g.stmt(t, "dana", "hold", "clip "+g.a.ID)})
