@@ -144,7 +144,9 @@ type nutReader struct {
 }
 
 func newNUTReader(r io.Reader) *nutReader {
-	return &nutReader{r: bufio.NewReaderSize(r, 1<<20)}
+	// A small buffer: frame payloads are read straight into the caller's
+	// buffer, and only what the buffer already holds is copied.
+	return &nutReader{r: bufio.NewReaderSize(r, 1<<16)}
 }
 
 func (n *nutReader) readV() (uint64, error) {
@@ -774,6 +776,7 @@ func (c *countingByteReader) ReadByte() (byte, error) {
 // start more than max_distance bytes after the previous one, which ffmpeg's
 // demuxer requires.
 type nutWriter struct {
+	raw      io.Writer
 	w        *bufio.Writer
 	streams  []nutStream
 	tbIndex  []int
@@ -787,7 +790,7 @@ type nutWriter struct {
 const nutWriteMaxDistance = 65536
 
 func newNUTWriter(w io.Writer, streams []nutStream, infos [][]byte) (*nutWriter, error) {
-	nw := &nutWriter{w: bufio.NewWriterSize(w, 1<<20), streams: streams, lastSync: -1 << 62}
+	nw := &nutWriter{raw: w, w: bufio.NewWriterSize(w, 1<<16), streams: streams, lastSync: -1 << 62}
 	for _, s := range streams {
 		idx := -1
 		for i, tb := range nw.tbs {
@@ -951,8 +954,19 @@ func (nw *nutWriter) writePacket(p nutPacket) error {
 	h = binary.BigEndian.AppendUint32(h, nutCRC(0, h))
 	nw.hdr = h
 	nw.write(h)
-	nw.write(p.Data)
-	return nw.err
+	if len(p.Data) < nw.w.Available() || nw.err != nil {
+		nw.write(p.Data)
+		return nw.err
+	}
+	// A raw frame goes straight to the pipe, not through the buffer: one
+	// large write instead of a copy and many small ones.
+	if nw.err = nw.w.Flush(); nw.err != nil {
+		return nw.err
+	}
+	n, err := nw.raw.Write(p.Data)
+	nw.pos += int64(n)
+	nw.err = err
+	return err
 }
 
 func (nw *nutWriter) flush() error {
