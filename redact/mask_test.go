@@ -59,9 +59,8 @@ func shuffleCells(img bgrImage, g grid, seed uint64) {
 	}
 }
 
-// correlation is Pearson's r between two images over rectangle r (all
-// channels), after removing each image's cell-level structure is NOT done:
-// a blur that keeps the detail shows up as a high r.
+// correlation is Pearson's r between two images over rectangle r, all
+// channels.
 func correlation(a, b bgrImage, r image.Rectangle) float64 {
 	var sa, sb, saa, sbb, sab, n float64
 	for y := r.Min.Y; y < r.Max.Y; y++ {
