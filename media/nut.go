@@ -46,6 +46,7 @@ const (
 const (
 	nutMaxHeader  = 1 << 24 // any header packet
 	nutMaxStreams = 256
+	nutMaxAlloc   = 1 << 26 // a packet not read into the caller's frame buffer
 )
 
 var errNUT = errors.New("malformed NUT stream from ffmpeg")
@@ -680,9 +681,12 @@ func (n *nutReader) readFrame(code byte, bufStream int, buf []byte) (nutPacket, 
 	}
 	total := uint64(len(head)) + size
 	var data []byte
-	if int(stream) == bufStream && uint64(cap(buf)) >= total {
+	switch {
+	case int(stream) == bufStream && uint64(cap(buf)) >= total:
 		data = buf[:total]
-	} else {
+	case total > nutMaxAlloc:
+		return nutPacket{}, nutErrorf("%d-byte packet for stream %d", total, stream)
+	default:
 		data = make([]byte, total)
 	}
 	copy(data, head)
