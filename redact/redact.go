@@ -355,6 +355,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		}
 	}()
 	rep.FFmpeg = FFmpegRecord{Decode: dec.Args, Encode: enc.Args}
+	rep.FFmpeg.Version, _ = media.FFmpegVersion(ctx)
 
 	orient := newOrientation(info.Video.Rotation, dec.Width, dec.Height)
 	sc, err := newScanner(&opt.ScanOptions, info.Video.FPS, orient, nil, nil)
@@ -477,6 +478,12 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 
 	rep.Frames, rep.Expected = p.frames, expected
 	rep.FirstTime, rep.LastTime = p.firstT, p.lastT
+	switch {
+	case p.frames > 1:
+		rep.Duration = (p.lastT - p.firstT) * float64(p.frames) / float64(p.frames-1)
+	case info.Video.FPS > 0:
+		rep.Duration = 1 / info.Video.FPS
+	}
 	rep.MaskedFrames = masked
 	rep.Seconds = time.Since(start).Seconds()
 	rep.FPS = float64(p.frames) / rep.Seconds

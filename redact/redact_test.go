@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,8 +55,10 @@ func TestRedactFaces(t *testing.T) {
 	if a, b := audioMD5(t, in), audioMD5(t, out); a != b {
 		t.Errorf("audio changed: %s -> %s", a, b)
 	}
-	if rep.Frames != 90 || rep.Audio != "copied" || rep.Incomplete {
-		t.Errorf("report: %d frames, audio %q, incomplete %v", rep.Frames, rep.Audio, rep.Incomplete)
+	if rep.Frames != 90 || rep.Audio != "copied" || rep.Incomplete || math.Abs(rep.Duration-3) > 1e-6 ||
+		!strings.HasPrefix(rep.FFmpeg.Version, "ffmpeg version ") {
+		t.Errorf("report: %d frames, audio %q, incomplete %v, duration %v, ffmpeg %q", rep.Frames, rep.Audio,
+			rep.Incomplete, rep.Duration, rep.FFmpeg.Version)
 	}
 	if calls != 90 || last.Frames != 90 || last.Total != 90 || last.FPS <= 0 {
 		t.Errorf("progress: %d calls, last %+v", calls, last)

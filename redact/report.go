@@ -25,9 +25,11 @@ type Report struct {
 	Frames   int `json:"frames"`
 	Expected int `json:"expected_frames,omitempty"`
 	// FirstTime and LastTime are the first and last frames' presentation
-	// times, in seconds.
+	// times, in seconds; Duration is the span the frames cover (LastTime -
+	// FirstTime plus one mean frame interval).
 	FirstTime float64 `json:"first_time"`
 	LastTime  float64 `json:"last_time"`
+	Duration  float64 `json:"duration"`
 	// Width and Height are the stored picture size; Rotation the display
 	// rotation recorded on input and output.
 	Width    int `json:"width"`
@@ -106,10 +108,11 @@ type EditRecord struct {
 	Reason string  `json:"reason"`
 }
 
-// FFmpegRecord gives the exact ffmpeg command lines used.
+// FFmpegRecord gives the ffmpeg version and exact command lines used.
 type FFmpegRecord struct {
-	Decode []string `json:"decode"`
-	Encode []string `json:"encode"`
+	Version string   `json:"version"`
+	Decode  []string `json:"decode"`
+	Encode  []string `json:"encode"`
 }
 
 // Record is one line of `custody detect --json`: the regions redact would
