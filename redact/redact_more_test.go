@@ -454,3 +454,31 @@ func TestRedactURL(t *testing.T) {
 		t.Errorf("timestamps differ")
 	}
 }
+
+// TestRedactWithDetect runs the redactor with the real detectors of
+// package detect (YuNet and the PP-OCR badge pass, picked by auto from the
+// shared models): the audit names them with their sha256.
+func TestRedactWithDetect(t *testing.T) {
+	det, _, err := detect.Open(detect.Config{ModelsDir: filepath.Join(testenv.SharedDir(), "models")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	dir := t.TempDir()
+	in := facesClip(t, dir, "in.mp4", "1")
+	rep, err := Redact(context.Background(), in, filepath.Join(dir, "out.mp4"), Options{ScanOptions: ScanOptions{Detector: det, Every: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Tracks) < 3 || !strings.HasPrefix(rep.Detector, "yunet") {
+		t.Errorf("detector %s found %d tracks, want the 3 faces", rep.Detector, len(rep.Tracks))
+	}
+	if len(rep.Models) == 0 {
+		t.Fatal("no models in the report")
+	}
+	for _, m := range rep.Models {
+		if len(m.SHA256) != 64 || m.Name == "" {
+			t.Errorf("model record %+v", m)
+		}
+	}
+}
