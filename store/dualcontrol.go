@@ -844,7 +844,6 @@ func init() {
 		switch u := st.userByKey(rec.Entry.Actor.Key); {
 		case r == nil:
 			st.flag(rec, "approval-without-request", "%s approved request %s, which does not exist", rec.Entry.Actor.Name, p.Request)
-			return
 		case r.Clip != c.ID:
 			st.flag(rec, "approval-wrong-clip", "approval of request %s names clip %s; the request is for %s", r.ID, c.ID, r.Clip)
 		case u == nil || u.Role != RoleDPO:
@@ -853,9 +852,21 @@ func init() {
 			st.flag(rec, "self-approval", "%s approved their own request %s", rec.Entry.Actor.Name, r.ID)
 		case r.Status != RequestPending:
 			st.flag(rec, "approval-replayed", "request %s was approved again (it was %s)", r.ID, r.Status)
+		case r.StatusAt(rec.Entry.When()) == RequestExpired:
+			st.flag(rec, "approval-expired", "request %s was approved at %s, after it lapsed at %s", r.ID, rec.Entry.Time, r.ExpiresAt)
+		case p.Requester != r.RequesterKey:
+			st.flag(rec, "approval-wrong-requester", "the grant of request %s is for key %s, not the requester's", r.ID, p.Requester)
+		default:
+			g := p.Grant
+			r.Status, r.ApprovedBy, r.ApprovedKey, r.ApprovedAt, r.GrantExpires, r.Grant = RequestApproved, rec.Entry.Actor.Name, rec.Entry.Actor.Key, rec.Entry.Time, p.ExpiresAt, &g
+			return
 		}
-		g := p.Grant
-		r.Status, r.ApprovedBy, r.ApprovedKey, r.ApprovedAt, r.GrantExpires, r.Grant = RequestApproved, rec.Entry.Actor.Name, rec.Entry.Actor.Key, rec.Entry.Time, p.ExpiresAt, &g
+		// custody never wrote it, and does not honour it: its grant, if
+		// any, is void (and its file removed by the next write).
+		if o, ok := st.Objects[p.Grant.ID]; ok {
+			delete(st.Objects, o.ID)
+			st.dead(o)
+		}
 	}
 	actionHandlers["grant.shred"] = func(st *State, rec *manifest.Record, ev *Event) {
 		var p ShredPayload

@@ -296,3 +296,54 @@ func TestLedgerPathsStayInStore(t *testing.T) {
 		t.Fatalf("object-path anomalies: %d (%+v)", n, f.state().Anomalies)
 	}
 }
+
+// TestForgedApprovalsNotHonoured: an approval custody would have refused
+// (by a non-DPO, replayed on a used request) is flagged and ignored by
+// custody itself, not only by verify: it opens nothing.
+func TestForgedApprovalsNotHonoured(t *testing.T) {
+	f := newFixture(t, true, dualPeople...)
+	c := f.importClip("a.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{Owner: "nina"})
+	forgeApprove := func(r *store.Request, as *person) {
+		t.Helper()
+		b, _ := json.Marshal(store.ApprovePayload{Request: r.ID, Requester: r.RequesterKey, ExpiresAt: f.clock.t.Add(time.Hour).Format(time.RFC3339),
+			Grant: store.Object{ID: "k0123456789ab", Path: "keys/k0123456789ab.age"}})
+		if err := f.s.Update(f.ctx, func(tx *store.Tx) error {
+			_, err := tx.Append(manifest.Entry{Action: "approve", Clip: c.ID, Payload: b, Actor: manifest.Actor{Name: as.name}}, as.p.Signer)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(f.dir, "o.mp4")
+	r, err := f.s.Request(f.ctx, f.u("nina").p, c.ID, store.RequestOptions{Reason: "r", Incident: "i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgeApprove(r, f.u("ian"))
+	if got := f.state().Requests[r.ID]; got.Status != store.RequestPending {
+		t.Fatalf("approval by an investigator honoured: %+v", got)
+	}
+	if _, err := f.s.OpenClip(f.ctx, c.ID, store.OpenOptions{As: f.u("nina").p, Out: out}); !errors.Is(err, store.ErrNotApproved) {
+		t.Fatalf("open after a non-DPO's approval: %v", err)
+	}
+	if _, err := f.s.Approve(f.ctx, f.u("dana").p, r.ID, store.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.OpenClip(f.ctx, c.ID, store.OpenOptions{As: f.u("nina").p, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	forgeApprove(r, f.u("dave"))
+	if got := f.state().Requests[r.ID]; got.Status != store.RequestOpened {
+		t.Fatalf("replayed approval honoured: %+v", got)
+	}
+	if _, err := f.s.OpenClip(f.ctx, c.ID, store.OpenOptions{As: f.u("nina").p, Out: out + "2"}); !errors.Is(err, store.ErrReplay) {
+		t.Fatalf("open after a replayed approval: %v", err)
+	}
+	codes := map[string]bool{}
+	for _, a := range f.state().Anomalies {
+		codes[a.Code] = true
+	}
+	if !codes["approval-by-non-dpo"] || !codes["approval-replayed"] {
+		t.Fatalf("anomalies %v", codes)
+	}
+}

@@ -75,11 +75,15 @@ func (s *Store) Serve(ctx context.Context, o Object, identities []age.Identity) 
 	tok := make([]byte, 16)
 	rand.Read(tok)
 	route := "/" + hex.EncodeToString(tok) + "/clip"
-	content := io.NewSectionReader(&lockedReaderAt{r: ra}, 0, n)
+	plain := &lockedReaderAt{r: ra}
 	mux := http.NewServeMux()
 	mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
 		// ServeContent answers Range requests, which is how ffmpeg seeks.
-		http.ServeContent(w, r, "", time.Time{}, content)
+		// Each request gets a reader of its own: ffmpeg opens a new
+		// connection to seek while the previous response is still
+		// streaming, and a shared read position would hand it the other
+		// request's bytes.
+		http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(plain, 0, n))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
