@@ -264,8 +264,15 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		if !decode(&p) {
 			return
 		}
+		// An approval that breaks a rule is reported and, as custody
+		// itself does, not honoured: it approves nothing.
+		ok := true
+		bad := func(code, format string, a ...any) {
+			g.fail(rec, code, format, a...)
+			ok = false
+		}
 		if g.role(fp) != store.RoleDPO {
-			g.fail(rec, "gov-approval-not-dpo", "request %s was approved by a key that was not a DPO's at this point", p.Request)
+			bad("gov-approval-not-dpo", "request %s was approved by a key that was not a DPO's at this point", p.Request)
 		}
 		rq := g.requests[p.Request]
 		if rq == nil {
@@ -273,23 +280,23 @@ func (g *govWalk) entry(rec *manifest.Record) {
 			return
 		}
 		if e.Clip != rq.clip {
-			g.fail(rec, "gov-approval-wrong-clip", "approval of request %s names clip %s; the request is for clip %s", rq.id, e.Clip, rq.clip)
+			bad("gov-approval-wrong-clip", "approval of request %s names clip %s; the request is for clip %s", rq.id, e.Clip, rq.clip)
 		}
 		if fp == rq.requesterKey || (g.people[fp] != nil && g.people[fp].name == rq.requester) {
-			g.fail(rec, "gov-self-approval", "%s approved their own request %s", e.Actor.Name, rq.id)
+			bad("gov-self-approval", "%s approved their own request %s", e.Actor.Name, rq.id)
 		}
 		if p.Requester != rq.requesterKey {
-			g.fail(rec, "gov-approval-requester", "the grant of request %s is for key %s, not the requester's %s", rq.id, p.Requester, rq.requesterKey)
+			bad("gov-approval-requester", "the grant of request %s is for key %s, not the requester's %s", rq.id, p.Requester, rq.requesterKey)
 		}
 		if rq.status != "pending" {
-			g.fail(rec, "gov-approval-replayed", "request %s was approved again (it was %s)", rq.id, rq.status)
-			return
+			bad("gov-approval-replayed", "request %s was approved again (it was %s)", rq.id, rq.status)
+		} else if !rq.lapses.IsZero() && !at.Before(rq.lapses) {
+			bad("gov-approval-expired", "request %s was approved at %s, after it lapsed at %s", rq.id, e.Time, rq.lapses.Format(time.RFC3339))
 		}
-		if !rq.lapses.IsZero() && !at.Before(rq.lapses) {
-			g.fail(rec, "gov-approval-expired", "request %s was approved at %s, after it lapsed at %s", rq.id, e.Time, rq.lapses.Format(time.RFC3339))
+		if ok {
+			rq.status = "approved"
+			rq.grantExpires, _ = time.Parse(time.RFC3339Nano, p.ExpiresAt)
 		}
-		rq.status = "approved"
-		rq.grantExpires, _ = time.Parse(time.RFC3339Nano, p.ExpiresAt)
 	case "access":
 		c := g.clips[e.Clip]
 		if c == nil || !c.dual {
