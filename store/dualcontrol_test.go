@@ -268,6 +268,22 @@ func TestStockAgeNeverYieldsOriginal(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after open")
+	// Redaction under dual control: nothing derived opens with one key
+	// either (a DPO's key opens the derived key, which is no original).
+	rr, err := f.s.Request(f.ctx, f.u("nina").p, c.ID, store.RequestOptions{Reason: "r", Incident: "i", Purpose: store.PurposeRedact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = f.s.Approve(f.ctx, f.u("dave").p, rr.ID, store.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.s.BeginDerive(f.ctx, c.ID, store.DeriveOptions{As: f.u("nina").p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deriveWithFFmpeg(t, f.ctx, d)
+	d.Close()
+	check("after redaction")
 	// Shares did decrypt (so the test did exercise the keys): the owner's
 	// share with nina's key, the DPO share with each DPO's.
 	if decrypted < 3 {
