@@ -14,7 +14,7 @@ DEMO_DIR   ?= $(CURDIR)/.cache/demo
 # its tests use for real interop (ffmpeg, stock age, ssh-keygen).
 APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ strace
 
-.PHONY: all deps build build-static test test-short bench eval fuzz demo clean
+.PHONY: all deps build build-static test bench eval fuzz demo clean
 
 all: build
 
@@ -51,6 +51,12 @@ test: deps
 ## bench: speed and memory targets, each measured beside its baseline in the same run
 bench: deps
 	$(GO) test -run '^$$' -bench 'Import|VerifyBundle' -benchtime 1x -timeout 60m ./cmd/custody
+
+## eval: detection recall/precision on real photos (each model), redaction speed beside an
+## ffmpeg transcode of the same clip, and the leak check on the real clips
+eval: deps
+	$(GO) test -count=1 -timeout 60m -eval -run 'TestEval$$|TestEvalLarge|TestEvalRotated' -v ./detect | grep -v '^=== RUN'
+	$(GO) test -count=1 -timeout 60m -eval -run 'TestEval$$' -v ./redact | grep -v '^=== RUN'
 
 ## fuzz: run each fuzzer for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
