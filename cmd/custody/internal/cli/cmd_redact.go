@@ -160,8 +160,8 @@ open needs: the owner files custody request --purpose redact, a DPO
 approves it, and the owner runs redact with their SSH key (-i); custody
 recombines the clip key in memory and uses up the approval. No station
 passphrase is needed. The redacted video and review files are sealed to a
-key of their own that only the DPOs hold (open or export them with a DPO's
-key).
+key of their own that only the DPOs hold: custody open takes a DPO's key,
+and redact --json names the key file ("key"), which a DPO's key opens.
 
 Review: --review DIR writes tracks.json, contact.png (one thumbnail per
 track) and preview frames with the masks drawn. The DPO's decisions go in an
