@@ -72,6 +72,7 @@ type Result struct {
 type planned struct {
 	store.ExportExhibit
 	clip *store.Clip
+	ids  []age.Identity // what opens this clip's sealed file
 }
 
 // Export builds a bundle of the given clips. It first appends an "export"
@@ -139,8 +140,20 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 		return nil, err
 	}
 	// Refuse a key that cannot open the files before anything is ledgered.
-	for _, p := range plan {
-		if err := canOpen(s, p.clip, opts.Identities); err != nil {
+	// In a dual-control store a redacted version is opened with its own
+	// key, which a DPO's key unwraps; an original needs the owner's share
+	// and an approval, which an export cannot have.
+	for i := range plan {
+		p := &plan[i]
+		if p.Kind != "redacted" && p.clip.DualControl() {
+			return nil, fmt.Errorf("%w: clip %s is a dual-control original: no single key can re-encrypt it for the receiver; export the redacted version, or have the owner request access and hand the original over under that approval", store.ErrAccessDenied, p.clip.ID)
+		}
+		ids, err := s.ClipIdentities(p.clip, opts.Identities)
+		if err != nil {
+			return nil, err
+		}
+		p.ids = ids
+		if err := canOpen(s, p.clip, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -453,10 +466,10 @@ func (b *builder) payload(p planned) error {
 	defer src.Close()
 	_, err = b.w.put(p.Path, func(out io.Writer) error {
 		if p.Kind == "redacted" {
-			_, err := seal.Open(b.ctx, out, src, b.opts.Identities, p.SHA256, b.opts.Progress)
+			_, err := seal.Open(b.ctx, out, src, p.ids, p.SHA256, b.opts.Progress)
 			return err
 		}
-		return Reencrypt(b.ctx, out, src, b.opts.Identities, b.recips, p.SHA256, b.opts.Progress)
+		return Reencrypt(b.ctx, out, src, p.ids, b.recips, p.SHA256, b.opts.Progress)
 	})
 	if err != nil {
 		return fmt.Errorf("exhibit %s (clip %s): %w", p.Exhibit, p.Clip, err)
