@@ -103,6 +103,10 @@ func newScanner(o *ScanOptions, fps float64, orient orientation, exclude []int, 
 	if o.Tracker != nil {
 		topt = *o.Tracker
 	}
+	// A mask must outlast the gap between two detection passes.
+	if topt.Hold < o.Every {
+		topt.Hold = o.Every
+	}
 	dw, dh := orient.displaySize()
 	topt.Width, topt.Height = dw, dh
 	topt.Exclude = exclude

@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/custody-evidence/custody/redact"
 	"github.com/spf13/cobra"
 )
-
-var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true}
 
 func newDetectCmd(e *env) *cobra.Command {
 	var (
@@ -34,7 +31,7 @@ measured.`,
   custody detect --detector haar --every 3 ward3.mp4`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			det, scan, err := d.open(e)
+			det, scan, err := d.open(e, cmd)
 			if err != nil {
 				return err
 			}
@@ -53,25 +50,17 @@ measured.`,
 					}
 					return nil
 				}
-				if imageExts[strings.ToLower(filepath.Ext(file))] {
-					r, err := redact.DetectImage(cmd.Context(), file, scan)
-					if err != nil {
-						return mediaErr(err)
-					}
-					if len(r.Boxes) > 0 {
-						if err := emit(r); err != nil {
-							return err
-						}
-					}
-				} else {
-					o := scan
-					prog, done := e.frameBar(filepath.Base(file))
-					o.Progress = prog
-					_, err := redact.DetectVideo(cmd.Context(), file, o, emit)
+				o := scan
+				var done func()
+				if !redact.IsImage(file) {
+					o.Progress, done = e.frameBar(filepath.Base(file))
+				}
+				err := redact.DetectFile(cmd.Context(), file, o, emit)
+				if done != nil {
 					done()
-					if err != nil {
-						return mediaErr(err)
-					}
+				}
+				if err != nil {
+					return mediaErr(err)
 				}
 				if !asJSON {
 					fmt.Fprintf(e.stdout, "%s: %d box(es) on %d frame(s)\n", file, boxes, frames)

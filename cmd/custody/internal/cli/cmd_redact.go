@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/custody-evidence/custody/detect"
@@ -33,15 +32,19 @@ func mediaCommands(e *env) []*cobra.Command {
 // exactly what redact would mask.
 type detectFlags struct {
 	face, text, models string
-	every              int
+	every, textEvery   int
 	margin             float64
 	shape              string
+	rotated            bool
+	textSet            bool
 }
 
 func (d *detectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet, ultraface, ssd or haar (auto picks the best model present)")
 	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
+	fl.IntVar(&d.textEvery, "text-every", 1, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between (faster, finds new badges later)")
+	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
 	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
 	fl.IntVar(&d.every, "every", 1, "run the detector on every Nth frame and track in between")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
@@ -50,7 +53,8 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 
 // open builds the detector and the scan options, printing the detector's
 // warnings (a Haar fallback must be loud).
-func (d *detectFlags) open(e *env) (detect.Detector, redact.ScanOptions, error) {
+func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.ScanOptions, error) {
+	d.textSet = cmd.Flags().Changed("text")
 	if d.margin < detect.DefaultMargin {
 		return nil, redact.ScanOptions{}, usagef("--margin %.2f is below the minimum %.2f: smaller masks leave face edges visible", d.margin, detect.DefaultMargin)
 	}
@@ -58,20 +62,20 @@ func (d *detectFlags) open(e *env) (detect.Detector, redact.ScanOptions, error) 
 	if err != nil {
 		return nil, redact.ScanOptions{}, usageErr(err)
 	}
-	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: d.text, ModelsDir: d.models})
+	// An explicit --text makes a missing text model an error; by default
+	// it is a loud warning and faces are still masked.
+	text := d.text
+	if !d.textSet {
+		text = ""
+	}
+	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery, RotatedFaces: d.rotated})
 	for _, w := range warnings {
 		e.warnf("%s", w)
 	}
 	if err != nil {
 		return nil, redact.ScanOptions{}, coded{ExitUsage, err}
 	}
-	opt := redact.ScanOptions{Detector: det, Every: d.every, Margin: d.margin, Shape: shape}
-	if d.every > 1 {
-		// A mask must outlast the gap between two detections.
-		to := redact.DefaultTrackerOptions(0)
-		opt.Tracker = &to
-	}
-	return det, opt, nil
+	return det, redact.ScanOptions{Detector: det, Every: d.every, Margin: d.margin, Shape: shape}, nil
 }
 
 // mediaErr gives redaction and detection errors their exit codes.
@@ -180,9 +184,9 @@ mask whole frames for a time range, each with a reason for the audit.`,
 			}
 			opt := redact.Options{Style: st, Bleep: bleep, NoAudio: noAudio, KeepMetadata: keepMeta, Codec: codec, Preset: preset, CRF: crf}
 			for _, m := range mutes {
-				r, err := parseRange(m)
+				r, err := redact.ParseTimeRange(m)
 				if err != nil {
-					return err
+					return usageErr(err)
 				}
 				opt.Mute = append(opt.Mute, r)
 			}
@@ -204,7 +208,7 @@ mask whole frames for a time range, each with a reason for the audit.`,
 			if f.dir != "" && out != "" {
 				return usagef("-o is for plain files; in store mode the output is sealed into the store")
 			}
-			det, scan, err := d.open(e)
+			det, scan, err := d.open(e, cmd)
 			if err != nil {
 				return err
 			}
@@ -399,34 +403,4 @@ func derivedKey(c *store.Clip) *store.Share {
 		}
 	}
 	return nil
-}
-
-// parseRange parses START-END in seconds or [HH:]MM:SS(.fff).
-func parseRange(s string) (media.TimeRange, error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return media.TimeRange{}, usagef("--mute %q: want START-END, e.g. 12.5-14 or 00:01:02-00:01:05", s)
-	}
-	start, err1 := parseClock(a)
-	end, err2 := parseClock(b)
-	if err1 != nil || err2 != nil || end <= start {
-		return media.TimeRange{}, usagef("--mute %q: want START-END with START before END, e.g. 12.5-14", s)
-	}
-	return media.TimeRange{Start: start, End: end}, nil
-}
-
-func parseClock(s string) (float64, error) {
-	parts := strings.Split(strings.TrimSpace(s), ":")
-	if len(parts) > 3 {
-		return 0, errors.New("bad time")
-	}
-	var t float64
-	for _, p := range parts {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 0 {
-			return 0, errors.New("bad time")
-		}
-		t = t*60 + v
-	}
-	return t, nil
 }
