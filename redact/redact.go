@@ -179,6 +179,30 @@ func publish(tmp, final string) (string, error) {
 	}
 }
 
+// hashFileCtx is hashFile, abandoned when ctx ends.
+func hashFileCtx(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
 func hashFile(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -297,13 +321,16 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		return nil, fmt.Errorf("%w: %s", ErrNoVideo, input)
 	}
 
-	// Hash a local input while it is being redacted.
+	// Hash a local input while it is being redacted; stop hashing if the
+	// redaction fails.
 	inHash := make(chan string, 1)
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
 	if opt.InputSHA256 != "" {
 		inHash <- opt.InputSHA256
 	} else if st, err := os.Stat(input); err == nil && st.Mode().IsRegular() {
 		go func() {
-			sum, _, err := hashFile(input)
+			sum, err := hashFileCtx(hctx, input)
 			if err != nil {
 				sum = ""
 			}
@@ -315,7 +342,6 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 
 	dec, err := media.NewDecoder(ctx, input, media.DecodeOptions{Audio: !opt.NoAudio, Metadata: opt.KeepMetadata})
 	if err != nil {
-		<-inHash
 		return nil, err
 	}
 	defer dec.Close()
@@ -345,7 +371,6 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		enc, err = media.NewFileEncoder(ctx, path, dec.Layout(), dec.Width, dec.Height, eopt)
 	}
 	if err != nil {
-		<-inHash
 		return nil, err
 	}
 	encDone := false
@@ -360,7 +385,6 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	orient := newOrientation(info.Video.Rotation, dec.Width, dec.Height)
 	sc, err := newScanner(&opt.ScanOptions, info.Video.FPS, orient, nil, nil)
 	if err != nil {
-		<-inHash
 		return nil, err
 	}
 	defer sc.close()
@@ -444,7 +468,6 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	p.end = func(trailing []media.Packet) error { return enc.WritePackets(trailing) }
 
 	runErr := p.run(ctx, poolSize(sc.tr, opt.Every), dec.FrameSize())
-	rep.InputSHA256 = <-inHash
 	if runErr != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -476,6 +499,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	}
 	encDone = true
 
+	rep.InputSHA256 = <-inHash
 	rep.Frames, rep.Expected = p.frames, expected
 	rep.FirstTime, rep.LastTime = p.firstT, p.lastT
 	switch {
