@@ -271,6 +271,12 @@ func TestRedactIncomplete(t *testing.T) {
 	if rep.OutputSHA256 != sha256File(t, want) {
 		t.Errorf("report hash does not match the incomplete output")
 	}
+	// detect --json says the same.
+	n := 0
+	_, err = DetectVideo(context.Background(), cut, ScanOptions{Detector: newHaar(t, 3), Every: 5}, func(Record) error { n++; return nil })
+	if !errors.As(err, &inc) || inc.Frames != rep.Frames || n == 0 {
+		t.Errorf("DetectVideo on the cut file: %d records, error %v", n, err)
+	}
 }
 
 // TestRedactCancel: cancelling mid-run leaves no output and no temporary

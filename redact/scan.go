@@ -328,7 +328,9 @@ func poolSize(tr *Tracker, every int) int {
 
 // DetectVideo runs detection and tracking over a video and calls emit, in
 // frame order, with a Record for every frame that has something to mask.
-// The file field is input as given. It returns the finished tracks.
+// The file field is input as given. It returns the finished tracks; for a
+// truncated or damaged input, after emitting what decoded, an
+// *IncompleteError as Redact does.
 func DetectVideo(ctx context.Context, input string, opt ScanOptions, emit func(Record) error) ([]Track, error) {
 	if err := opt.normalize(); err != nil {
 		return nil, err
@@ -378,8 +380,11 @@ func DetectVideo(ctx context.Context, input string, opt ScanOptions, emit func(R
 	if err := p.run(ctx, poolSize(sc.tr, opt.Every), dec.FrameSize()); err != nil {
 		return nil, err
 	}
-	if p.readErr != nil {
+	switch {
+	case p.readErr != nil:
 		return sc.tracks, &IncompleteError{Frames: p.frames, LastTime: p.lastT, Expected: total, Reason: p.readErr.Error()}
+	case dec.Truncated() || total > 0 && p.frames < total && dec.Damaged():
+		return sc.tracks, &IncompleteError{Frames: p.frames, LastTime: p.lastT, Expected: total, Reason: lastLine(dec.Stderr())}
 	}
 	return sc.tracks, nil
 }
