@@ -96,9 +96,37 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	if fi.Size() == 0 {
 		return nil, &InputError{path, ErrEmpty}
 	}
-	info, err := media.Probe(ctx, path)
-	if err != nil {
-		return nil, &InputError{path, err}
+	// ffprobe runs beside the sealing pass rather than before it (it costs
+	// a fifth of a second on a large file); if it refuses the file, the
+	// pass is cancelled at once and nothing is kept.
+	sealCtx, cancelSeal := context.WithCancel(ctx)
+	defer cancelSeal()
+	type probed struct {
+		info *media.Info
+		err  error
+	}
+	probeDone := make(chan probed, 1)
+	go func() {
+		info, err := media.Probe(ctx, path)
+		if err != nil {
+			cancelSeal()
+		}
+		probeDone <- probed{info, err}
+	}()
+	var info *media.Info
+	waitProbe := func() error {
+		if info != nil {
+			return nil
+		}
+		pr := <-probeDone
+		if pr.err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &InputError{path, pr.err}
+		}
+		info = pr.info
+		return nil
 	}
 	l, _, err := s.ReadLedger()
 	if err != nil {
@@ -154,7 +182,10 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	}
 	defer src.Close()
 	w := &writebackWriter{f: stage}
-	sealed, err := seal.Seal(ctx, w, src, recips, opts.Progress)
+	sealed, err := seal.Seal(sealCtx, w, src, recips, opts.Progress)
+	if perr := waitProbe(); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, err
 	}
