@@ -442,6 +442,16 @@ func (s *Store) SetConsent(ctx context.Context, as *Person, clip string, r Conse
 		if c.Purge != nil {
 			return fmt.Errorf("%w: %s", ErrPurged, c.ID)
 		}
+		if r.State == ConsentDeclined || r.State == ConsentWithdrawn {
+			// A refusal destroys the clip at the next purge, so only a DPO
+			// (or the station operator while there is none) records it:
+			// nobody may erase footage of their own conduct this way.
+			if u := tx.User(); u != nil && u.Role != RoleDPO {
+				return fmt.Errorf("%w: %s is a %s; a refusal of consent removes the clip, so a DPO records it", ErrNotDPO, u.Name, u.Role)
+			} else if u == nil && len(st.activeDPOs("")) > 0 {
+				return fmt.Errorf("%w: this store has a DPO, who records a refusal of consent (use -i with a DPO's key)", ErrNotDPO)
+			}
+		}
 		if r.State == ConsentWithdrawn {
 			if cur := c.Consent(); cur == nil || cur.State != ConsentGiven {
 				return fmt.Errorf("%w: only given consent can be withdrawn (clip %s has %s); record declined instead", ErrConsent, c.ID, consentState(cur))

@@ -54,7 +54,10 @@ func TestPurgeRules(t *testing.T) {
 		c := f.importClip(tc.name+".mp4", now.Add(-tc.recorded).Add(time.Duration(i)*time.Millisecond), opts)
 		ids[tc.name] = c.ID
 		if tc.withdraw {
-			if _, err := f.s.SetConsent(f.ctx, f.u("nina").p, c.ID, store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient"}); err != nil {
+			if _, err := f.s.SetConsent(f.ctx, f.u("nina").p, c.ID, store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient"}); !errors.Is(err, store.ErrNotDPO) {
+				t.Fatalf("a clinician recorded a withdrawal: %v", err)
+			}
+			if _, err := f.s.SetConsent(f.ctx, f.u("dana").p, c.ID, store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -343,17 +346,24 @@ func TestConsent(t *testing.T) {
 	}
 	a := f.importClip("a.mp4", rec, store.ImportOptions{Consent: &store.ConsentRecord{State: store.ConsentNotAsked}})
 	// Only given consent can be withdrawn.
-	if _, err := f.s.SetConsent(f.ctx, nil, a.ID, store.ConsentRecord{State: store.ConsentWithdrawn}); !errors.Is(err, store.ErrConsent) {
+	if _, err := f.s.SetConsent(f.ctx, f.u("dana").p, a.ID, store.ConsentRecord{State: store.ConsentWithdrawn}); !errors.Is(err, store.ErrConsent) {
 		t.Fatalf("withdrawing not-asked: %v", err)
 	}
 	if _, err := f.s.SetConsent(f.ctx, f.u("nina").p, a.ID, store.ConsentRecord{State: store.ConsentGiven, By: "patient", At: "2026-11-22T10:00:00Z", Note: "verbal, witnessed"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.s.SetConsent(f.ctx, nil, a.ID, store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient's daughter (LPA)"})
+	// A refusal removes the clip, so with a DPO in the store neither the
+	// station operator nor a clinician may record one.
+	for _, as := range []*store.Person{nil, f.u("nina").p} {
+		if _, err := f.s.SetConsent(f.ctx, as, a.ID, store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient's daughter (LPA)"}); !errors.Is(err, store.ErrNotDPO) {
+			t.Fatalf("withdrawal not by a DPO: %v", err)
+		}
+	}
+	c, err := f.s.SetConsent(f.ctx, f.u("dana").p, a.ID, store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient's daughter (LPA)"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.ConsentHistory) != 3 || c.Consent().State != store.ConsentWithdrawn || c.ConsentHistory[1].RecordedBy != "nina" || c.ConsentHistory[2].RecordedBy != "operator" {
+	if len(c.ConsentHistory) != 3 || c.Consent().State != store.ConsentWithdrawn || c.ConsentHistory[1].RecordedBy != "nina" || c.ConsentHistory[2].RecordedBy != "dana" {
 		t.Fatalf("consent history: %+v", c.ConsentHistory)
 	}
 	if got := f.state().StatusAt(c, f.clock.t); got != store.StatusExpired {

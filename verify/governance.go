@@ -202,6 +202,18 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		} else if pp := g.people[key]; pp != nil {
 			pp.active = false
 		}
+	case "consent":
+		var p store.ConsentPayload
+		if !decode(&p) {
+			return
+		}
+		// A refusal removes the clip at the next purge: a DPO records it
+		// (the station only while the store has no DPO).
+		if p.State == store.ConsentDeclined || p.State == store.ConsentWithdrawn {
+			if g.anyDPO() && g.role(fp) != store.RoleDPO {
+				g.fail(rec, "gov-consent-not-dpo", "consent for clip %s was recorded as %s, which removes the clip, by someone who is not a DPO", e.Clip, p.State)
+			}
+		}
 	case "policy.set":
 		if g.role(fp) != store.RoleDPO {
 			g.fail(rec, "gov-policy-not-dpo", "the policy was changed, which only a DPO may do")

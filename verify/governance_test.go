@@ -313,6 +313,10 @@ func TestGovernanceRules(t *testing.T) {
 			g.forge(t, "nina", "release", g.a.ID, store.ReleasePayload{Holds: []string{out[0].Hold}, Reason: "done",
 				Statement: g.stmt(t, "nina", "release", "clip "+g.a.ID)})
 		}, []string{"gov-release-not-dpo"}},
+		{"consent refusal by a non-DPO", func(t *testing.T, g *govFixture) {
+			g.forge(t, "nina", "consent", g.a.ID, store.ConsentPayload{ConsentRecord: store.ConsentRecord{State: store.ConsentWithdrawn, By: "patient"},
+				Statement: g.stmt(t, "nina", "consent", "clip "+g.a.ID, "state withdrawn", "by patient", "at ")})
+		}, []string{"gov-consent-not-dpo"}},
 		{"policy change by a non-DPO", func(t *testing.T, g *govFixture) {
 			p := store.DefaultPolicy()
 			old := p

@@ -22,7 +22,9 @@ and that is not on hold is removed at the next purge, whatever its age.
 Only given consent can be withdrawn. The whole history is kept and shown
 by custody show and in export reports.
 
-A registered person records it with -i, or the station operator.`,
+A registered person records it with -i, or the station operator. A refusal
+(declined or withdrawn) removes the clip, so once the store has a DPO only a
+DPO may record one.`,
 		Example: `  custody consent --store /srv/custody 3f5a9c0d12ab --state withdrawn --by "patient (phone call)" -i ~/.ssh/id_ed25519`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
