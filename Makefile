@@ -12,7 +12,7 @@ DEMO_DIR   ?= $(CURDIR)/.cache/demo
 
 # Debian packages custody needs to build (OpenCV, pkg-config, gcc) and that
 # its tests use for real interop (ffmpeg, stock age, ssh-keygen).
-APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ strace
+APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ strace time
 
 .PHONY: all deps build build-static test bench eval fuzz demo clean
 

@@ -64,12 +64,24 @@ func BenchmarkImport(b *testing.B) {
 	// Peak RSS is sampled from /proc (VmHWM) by runMeasured: rusage's
 	// Maxrss would include this test process's own high-water mark.
 	os.Setenv("CUSTODY_PASSPHRASE", "bench")
-	run := func(name string, args ...string) (time.Duration, int64) {
-		// Start each timed command with no dirty pages left by the one
-		// before: the baseline's age never fsyncs, and its gigabyte of
-		// writeback would otherwise stall the next import's fsync.
+	// Timing and memory are measured in separate runs: sampling
+	// /proc/PID/status while a command runs slows it measurably.
+	timed := func(name string, args ...string) time.Duration {
+		// Start with no dirty pages left by the command before: the
+		// baseline's age never fsyncs, and its gigabyte of writeback would
+		// otherwise stall the next import's fsync.
 		syscall.Sync()
-		return runMeasured(b, name, args...)
+		cmd := exec.Command(name, args...)
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return time.Since(start)
+	}
+	peakRSS := func(name string, args ...string) int64 {
+		syscall.Sync()
+		_, rss := runMeasured(b, name, args...)
+		return rss
 	}
 	exec.Command("cat", media).Run() // warm the page cache for both sides
 
@@ -80,19 +92,28 @@ func BenchmarkImport(b *testing.B) {
 	for i := 0; i < rounds; i++ {
 		for _, kind := range []string{"static", "full"} {
 			st := filepath.Join(dir, fmt.Sprintf("st-%s-%d", kind, i))
-			run(bins[kind], "init", "--store", st, "--recipient", pub, "--kdf-work-factor", "10")
-			d, rss := run(bins[kind], "import", "--store", st, media)
-			ours[kind] = append(ours[kind], d)
-			peak[kind] = max(peak[kind], rss)
+			timed(bins[kind], "init", "--store", st, "--recipient", pub, "--kdf-work-factor", "10")
+			ours[kind] = append(ours[kind], timed(bins[kind], "import", "--store", st, media))
 			os.RemoveAll(st)
 		}
 		out := filepath.Join(dir, "baseline.age")
-		d1, _ := run("sha256sum", media)
-		d2, _ := run("age", "-r", pub, "-o", out, media)
-		base = append(base, d1+d2)
+		base = append(base, timed("sha256sum", media)+timed("age", "-r", pub, "-o", out, media))
 		os.Remove(out)
 	}
-	_, idle := run(bins["full"], "--help")
+	for _, kind := range []string{"static", "full"} {
+		st := filepath.Join(dir, "st-rss-"+kind)
+		timed(bins[kind], "init", "--store", st, "--recipient", pub, "--kdf-work-factor", "10")
+		peak[kind] = peakRSS(bins[kind], "import", "--store", st, media)
+		os.RemoveAll(st)
+	}
+	// The full build at rest: /usr/bin/time sees custody's own maxrss
+	// (custody --help starts no child).
+	var idle int64
+	if out, err := exec.Command("/usr/bin/time", "-f", "%M", bins["full"], "--help").CombinedOutput(); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		kb, _ := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+		idle = kb * 1024
+	}
 	med := func(ds []time.Duration) time.Duration {
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 		return ds[len(ds)/2]
