@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,44 +31,13 @@ var (
 	crashSeed = flag.Uint64("crash-seed", 0, "seed for the crash test's kill times (0: random, logged)")
 )
 
-// binDir holds the custody binary, built once for the tests that run it.
-var binDir string
-
 func TestMain(m *testing.M) {
 	flag.Parse()
-	var err error
-	binDir, err = os.MkdirTemp("", "custody-store-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	code := m.Run()
-	os.RemoveAll(binDir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
-
-var (
-	binOnce sync.Once
-	binErr  error
-)
 
 // custodyBin builds the CGO-free binary, the one a police liaison runs.
-func custodyBin(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(binDir, "custody")
-	binOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/custody")
-		cmd.Dir = testenv.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/custody: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return bin
-}
+func custodyBin(t *testing.T) string { return testenv.StaticBinary(t) }
 
 // custody runs the binary to completion and returns its exit code, stdout
 // and stderr.

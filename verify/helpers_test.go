@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -233,31 +232,7 @@ func newKey(t *testing.T) seal.Signer {
 	return s
 }
 
-// custodyBin builds the CGO-free custody binary once.
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func custodyBin(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		binPath = filepath.Join(tmpRoot, "custody")
-		if runtime.GOOS == "windows" {
-			binPath += ".exe"
-		}
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/custody")
-		cmd.Dir = testenv.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/custody: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// custodyBin is the CGO-free custody binary.
+func custodyBin(t *testing.T) string { return testenv.StaticBinary(t) }
 
 func codes(ps []string) string { return strings.Join(ps, ",") }

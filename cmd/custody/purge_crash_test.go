@@ -32,12 +32,7 @@ func TestPurgeCrashSafety(t *testing.T) {
 	}
 	testenv.Tool(t, "ffmpeg")
 	work := t.TempDir()
-	bin := filepath.Join(work, "custody")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testenv.StaticBinary(t)
 	template := filepath.Join(work, "template")
 	want := makePurgeStore(t, work, template)
 

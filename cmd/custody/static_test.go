@@ -16,12 +16,7 @@ import (
 func TestStaticBuild(t *testing.T) {
 	testenv.Tool(t, "ffmpeg")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "custody-static")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 build failed: %v\n%s", err, out)
-	}
+	bin := testenv.StaticBinary(t)
 	if out, _ := exec.Command("ldd", bin).CombinedOutput(); !strings.Contains(string(out), "not a dynamic executable") {
 		t.Fatalf("static build is dynamically linked:\n%s", out)
 	}

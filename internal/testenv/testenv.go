@@ -4,10 +4,12 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -46,4 +48,38 @@ func Tool(t testing.TB, name string) string {
 		t.Fatalf("%s not installed: run `make deps`", name)
 	}
 	return p
+}
+
+var (
+	staticOnce sync.Once
+	staticBin  string
+	staticErr  error
+)
+
+// StaticBinary builds the CGO_ENABLED=0 custody binary (the one a police
+// liaison runs) once per test process and returns its path under
+// .cache/test. Packages tested in parallel each build it to a private name
+// and rename it into place, so none ever runs a half-written file.
+func StaticBinary(t testing.TB) string {
+	t.Helper()
+	staticOnce.Do(func() {
+		dir := filepath.Join(RepoRoot(), ".cache", "test")
+		if staticErr = os.MkdirAll(dir, 0o755); staticErr != nil {
+			return
+		}
+		staticBin = filepath.Join(dir, "custody-static")
+		tmp := fmt.Sprintf("%s.%d", staticBin, os.Getpid())
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/custody")
+		cmd.Dir = RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			staticErr = fmt.Errorf("CGO_ENABLED=0 go build ./cmd/custody: %v\n%s", err, out)
+			return
+		}
+		staticErr = os.Rename(tmp, staticBin)
+	})
+	if staticErr != nil {
+		t.Fatal(staticErr)
+	}
+	return staticBin
 }
