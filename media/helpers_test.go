@@ -1,14 +1,11 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,26 +13,11 @@ import (
 	"github.com/custody-evidence/custody/internal/testenv"
 )
 
-// run runs a tool and fails the test with its stderr on error.
-func run(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	bin := testenv.Tool(t, name)
-	cmd := exec.Command(bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
-	}
-	return out.String()
-}
-
-// makeClip renders a synthetic clip with ffmpeg into dir.
-func makeClip(t testing.TB, dir, name string, args ...string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	run(t, "ffmpeg", append(append([]string{"-hide_banner", "-v", "error", "-y"}, args...), p)...)
-	return p
-}
+// run and makeClip are the shared test helpers under their short names.
+var (
+	run      = testenv.Run
+	makeClip = testenv.MakeClip
+)
 
 // framePTS lists every video frame's pts_time as ffprobe prints it.
 func framePTS(t testing.TB, path string) []string {

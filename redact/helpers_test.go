@@ -1,33 +1,17 @@
 package redact
 
 import (
-	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/custody-evidence/custody/internal/testenv"
 )
 
-func run(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	bin := testenv.Tool(t, name)
-	cmd := exec.Command(bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
-	}
-	return out.String()
-}
-
-func makeClip(t testing.TB, dir, name string, args ...string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	run(t, "ffmpeg", append(append([]string{"-hide_banner", "-v", "error", "-y"}, args...), p)...)
-	return p
-}
+// run and makeClip are the shared test helpers under their short names.
+var (
+	run      = testenv.Run
+	makeClip = testenv.MakeClip
+)
 
 // facesClip renders a clip with real faces: a photo from faces_dlib
 // (several people, faces of about 90-110 px) scaled and panned, with a

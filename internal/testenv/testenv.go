@@ -4,11 +4,13 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -82,4 +84,26 @@ func StaticBinary(t testing.TB) string {
 		t.Fatal(staticErr)
 	}
 	return staticBin
+}
+
+// Run runs an installed tool and fails the test with its stderr on error;
+// it returns the tool's standard output.
+func Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(Tool(t, name), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+// MakeClip renders a real media file with ffmpeg: args are the input and
+// encoding arguments, and the file is dir/name.
+func MakeClip(t testing.TB, dir, name string, args ...string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	Run(t, "ffmpeg", append(append([]string{"-hide_banner", "-v", "error", "-y"}, args...), p)...)
+	return p
 }
