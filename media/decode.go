@@ -107,21 +107,9 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 	cmd := exec.CommandContext(cctx, bin, args...)
 	d := &Decoder{ctx: ctx, Args: args, cmd: cmd, cancel: cancel, stderr: NewTail(8192), video: -1}
 	cmd.Stderr = d.stderr
-	// An explicit pipe rather than StdoutPipe, to size its buffer.
-	pr, pw, err := os.Pipe()
-	if err != nil {
+	if d.stdout, err = startPiped(cmd, false); err != nil {
 		cancel()
 		return nil, err
-	}
-	growPipe(pw)
-	cmd.Stdout = pw
-	d.stdout = pr
-	err = cmd.Start()
-	pw.Close() // ffmpeg holds the write end now
-	if err != nil {
-		pr.Close()
-		cancel()
-		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
 	}
 	d.nut = newNUTReader(d.stdout)
 	if err := d.nut.readHeader(); err != nil {
@@ -283,3 +271,28 @@ func (d *Decoder) Truncated() bool { return truncRE.MatchString(d.stderr.String(
 // Damaged reports whether ffmpeg's stderr shows the input is damaged
 // (truncated or corrupt) even though decoding ran to the end.
 func (d *Decoder) Damaged() bool { return damageRE.MatchString(d.stderr.String()) }
+
+// startPiped starts cmd with one end of a large pipe as its stdin (toChild)
+// or its stdout, and returns the other end, ours. An explicit pipe rather
+// than StdinPipe/StdoutPipe, so that its buffer can be sized.
+func startPiped(cmd *exec.Cmd, toChild bool) (*os.File, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	growPipe(pw)
+	ours, theirs := pr, pw
+	if toChild {
+		ours, theirs = pw, pr
+		cmd.Stdin = pr
+	} else {
+		cmd.Stdout = pw
+	}
+	err = cmd.Start()
+	theirs.Close() // the child holds its end now
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
+	}
+	return ours, nil
+}

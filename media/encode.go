@@ -276,20 +276,9 @@ func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, w
 			cmd.Stdout = w
 		}
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
+	if e.stdin, err = startPiped(cmd, true); err != nil {
 		cancel()
 		return nil, err
-	}
-	growPipe(pw)
-	cmd.Stdin = pr
-	e.stdin = pw
-	err = cmd.Start()
-	pr.Close() // ffmpeg holds the read end now
-	if err != nil {
-		pw.Close()
-		cancel()
-		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
 	}
 	e.nut, err = newNUTWriter(e.stdin, layout.streams, layout.infos)
 	if err != nil {
