@@ -395,3 +395,12 @@ func (st *State) BySHA256(sum string) *Clip {
 	}
 	return nil
 }
+
+// State reads the ledger and replays it.
+func (s *Store) State() (*State, error) {
+	l, _, err := s.ReadLedger()
+	if err != nil {
+		return nil, err
+	}
+	return Replay(l), nil
+}

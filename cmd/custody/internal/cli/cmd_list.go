@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/custody-evidence/custody/store"
 	"github.com/spf13/cobra"
 )
 
@@ -20,11 +19,10 @@ func newListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, _, err := s.ReadLedger()
+			st, err := s.State()
 			if err != nil {
 				return err
 			}
-			st := store.Replay(l)
 			if f.json {
 				out := make([]any, 0, len(st.Order))
 				for _, id := range st.Order {

@@ -52,11 +52,10 @@ prints only flagged entries.`,
 			if err != nil {
 				return err
 			}
-			l, _, err := s.ReadLedger()
+			st, err := s.State()
 			if err != nil {
 				return err
 			}
-			st := store.Replay(l)
 			lines, err := st.Log(filter)
 			if err != nil {
 				return err

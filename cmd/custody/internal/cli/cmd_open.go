@@ -94,9 +94,9 @@ needed. --reason defaults to the request's.`,
 }
 
 func findClip(s *store.Store, id string) (*store.Clip, error) {
-	l, _, err := s.ReadLedger()
+	st, err := s.State()
 	if err != nil {
 		return nil, err
 	}
-	return store.Replay(l).Find(id)
+	return st.Find(id)
 }

@@ -29,11 +29,11 @@ change is ledgered with the old and new values and a reason.`,
 			if err != nil {
 				return err
 			}
-			l, _, err := s.ReadLedger()
+			st, err := s.State()
 			if err != nil {
 				return err
 			}
-			p := store.Replay(l).Policy
+			p := st.Policy
 			if sf.json {
 				return e.json(p)
 			}

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/custody-evidence/custody/store"
 	"github.com/spf13/cobra"
 )
 
@@ -22,11 +21,11 @@ CLIP is a clip id or a unique prefix of at least 4 characters.`,
 			if err != nil {
 				return err
 			}
-			l, _, err := s.ReadLedger()
+			st, err := s.State()
 			if err != nil {
 				return err
 			}
-			c, err := store.Replay(l).Find(args[0])
+			c, err := st.Find(args[0])
 			if err != nil {
 				return err
 			}

@@ -61,11 +61,10 @@ what the picture will be at another time, e.g. before a weekend.`,
 			if err != nil {
 				return err
 			}
-			l, _, err := s.ReadLedger()
+			st, err := s.State()
 			if err != nil {
 				return err
 			}
-			st := store.Replay(l)
 			var clips []*store.Clip
 			if len(args) > 0 {
 				for _, a := range args {

@@ -103,11 +103,11 @@ func newUserListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, _, err := s.ReadLedger()
+			st, err := s.State()
 			if err != nil {
 				return err
 			}
-			users := store.Replay(l).UserList()
+			users := st.UserList()
 			if f.json {
 				if users == nil {
 					users = []*store.User{}
