@@ -4,13 +4,13 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -128,14 +128,14 @@ func (d *dirSink) commit() error {
 	}
 	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
 	for _, p := range dirs {
-		if err := syncDir(filepath.Join(d.tmp, p)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Join(d.tmp, p)); err != nil {
 			return err
 		}
 	}
 	if err := renameNoReplace(d.tmp, d.out); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(d.out))
+	return atomicfile.SyncDir(filepath.Dir(d.out))
 }
 
 func (d *dirSink) abort() { os.RemoveAll(d.tmp) }
@@ -204,22 +204,10 @@ func (z *zipSink) commit() error {
 		return err
 	}
 	os.Remove(z.f.Name())
-	return syncDir(filepath.Dir(z.out))
+	return atomicfile.SyncDir(filepath.Dir(z.out))
 }
 
 func (z *zipSink) abort() {
 	z.f.Close()
 	os.Remove(z.f.Name())
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
 }

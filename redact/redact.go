@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"image"
 	"io"
 	"math"
@@ -156,7 +157,7 @@ func publish(tmp, final string) (string, error) {
 		err := os.Link(tmp, name)
 		if err == nil {
 			os.Remove(tmp)
-			syncDir(filepath.Dir(name))
+			atomicfile.SyncDir(filepath.Dir(name))
 			return name, nil
 		}
 		if errors.Is(err, os.ErrExist) {
@@ -174,7 +175,7 @@ func publish(tmp, final string) (string, error) {
 		if rerr := os.Rename(tmp, name); rerr != nil {
 			return "", rerr
 		}
-		syncDir(filepath.Dir(name))
+		atomicfile.SyncDir(filepath.Dir(name))
 		return name, nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -134,7 +135,7 @@ func (s *Store) publish(sgs ...*Sealing) error {
 		sg.f.Close()
 		sg.f = nil
 	}
-	return syncDir(filepath.Join(s.Dir, ObjectsDir))
+	return atomicfile.SyncDir(filepath.Join(s.Dir, ObjectsDir))
 }
 
 // AddDerivative commits a redacted derivative of parent (sealed with

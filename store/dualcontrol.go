@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -298,10 +299,10 @@ func (s *Store) publishKeys(sgs ...*Sealing) error {
 		sg.f.Close()
 		sg.f = nil
 	}
-	if err := syncDir(filepath.Join(s.Dir, StagingDir)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Join(s.Dir, StagingDir)); err != nil {
 		return err
 	}
-	return syncDir(filepath.Join(s.Dir, KeysDir))
+	return atomicfile.SyncDir(filepath.Join(s.Dir, KeysDir))
 }
 
 func discardAll(sgs []*Sealing) {

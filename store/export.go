@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -230,7 +231,7 @@ func (s *Store) SaveExportStatement(seq uint64, statement []byte) error {
 	if err := os.MkdirAll(filepath.Join(s.Dir, ExportsDir), 0o700); err != nil {
 		return err
 	}
-	return writeFileAtomic(s.statementPath(seq), statement, 0o644)
+	return atomicfile.WriteFile(s.statementPath(seq), statement, 0o644)
 }
 
 // ExportStatement returns the saved statement of the bundle of export seq.

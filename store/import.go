@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -254,7 +255,7 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 		if err := os.Rename(stagePath, dst); err != nil {
 			return err
 		}
-		if err := syncDir(filepath.Join(s.Dir, ObjectsDir)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Join(s.Dir, ObjectsDir)); err != nil {
 			return err
 		}
 		if err := s.publishKeys(keyFiles...); err != nil {

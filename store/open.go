@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -221,7 +222,7 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Cli
 	}
 	os.Remove(tmp.Name())
 	ok = true
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return nil, err
 	}
 	return clip, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -336,7 +337,7 @@ func (s *Store) stageForPurge(objs []Object) error {
 	}
 	dirs[filepath.Join(s.Dir, StagingDir)] = true
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -349,7 +350,7 @@ func (s *Store) deleteStaged(objs []Object) error {
 			return fmt.Errorf("purge: %w", err)
 		}
 	}
-	return syncDir(filepath.Join(s.Dir, StagingDir))
+	return atomicfile.SyncDir(filepath.Join(s.Dir, StagingDir))
 }
 
 // sweepDead deletes any file of a dead object (tombstoned, consumed or
@@ -384,7 +385,7 @@ func (s *Store) sweepDead(st *State) ([]string, error) {
 		}
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return swept, err
 		}
 	}

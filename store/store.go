@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -142,11 +143,11 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 		return nil, err
 	}
 	s.signer = signer
-	if err := writeFileAtomic(filepath.Join(dir, StationKeyFile), keyBuf.Bytes(), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, StationKeyFile), keyBuf.Bytes(), 0o600); err != nil {
 		return nil, err
 	}
 	pubLine := seal.AuthorizedKey(signer.PublicKey()) + " custody-station"
-	if err := writeFileAtomic(filepath.Join(dir, StationPubFile), []byte(pubLine+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, StationPubFile), []byte(pubLine+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	l := &manifest.Ledger{}
@@ -156,7 +157,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, LedgerFile), manifest.Encode(rec), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, LedgerFile), manifest.Encode(rec), 0o644); err != nil {
 		return nil, err
 	}
 	if err := l.Add(rec); err != nil {
@@ -166,7 +167,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 		return nil, err
 	}
 	cfg, _ := json.MarshalIndent(s.Config, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, ConfigFile), append(cfg, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -436,7 +437,7 @@ func (s *Store) writeCheckpoint(l *manifest.Ledger, signer seal.Signer) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.Dir, CheckpointFile), c.Marshal(), 0o644)
+	return atomicfile.WriteFile(filepath.Join(s.Dir, CheckpointFile), c.Marshal(), 0o644)
 }
 
 // ReadCheckpoint returns the latest checkpoint file's bytes.
@@ -522,13 +523,13 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 		return err
 	}
 	if len(p.Published) > 0 || len(p.Discarded) > 0 || len(p.Swept) > 0 {
-		if err := syncDir(staging); err != nil {
+		if err := atomicfile.SyncDir(staging); err != nil {
 			return err
 		}
-		if err := syncDir(filepath.Join(tx.s.Dir, ObjectsDir)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Join(tx.s.Dir, ObjectsDir)); err != nil {
 			return err
 		}
-		if err := syncDir(filepath.Join(tx.s.Dir, KeysDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.SyncDir(filepath.Join(tx.s.Dir, KeysDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}

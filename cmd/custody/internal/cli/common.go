@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"filippo.io/age"
@@ -183,32 +182,9 @@ func (e *env) pluginUI() *plugin.ClientUI {
 
 // writeNewFile writes a file atomically, refusing to replace one.
 func writeNewFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
+	err := atomicfile.WriteNew(path, data, perm)
+	if errors.Is(err, atomicfile.ErrExists) {
+		return withHint(err, "choose another output name; custody never overwrites files")
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return withHint(fmt.Errorf("%s already exists", path), "choose another output name; custody never overwrites files")
-		}
-		return err
-	}
-	return nil
+	return err
 }
