@@ -12,7 +12,17 @@ DEMO_DIR   ?= $(CURDIR)/.cache/demo
 
 # Debian packages custody needs to build (OpenCV, pkg-config, gcc) and that
 # its tests use for real interop (ffmpeg, stock age, ssh-keygen).
-APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ strace time
+APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ lld strace time
+
+# Link only the OpenCV modules custody calls. gocv wraps every module
+# (highgui pulls in Qt, videoio GStreamer, imgcodecs GDAL and Poppler: some
+# 230 libraries), and loading them cost every command, `import` included,
+# 65 MiB of memory at start-up. With function sections, lld's
+# --gc-sections drops the wrappers nothing calls and --as-needed then drops
+# their libraries; GNU ld keeps the libraries, so lld it is.
+export CGO_CFLAGS   ?= -O2 -g -ffunction-sections -fdata-sections
+export CGO_CXXFLAGS ?= -O2 -g -ffunction-sections -fdata-sections
+export CGO_LDFLAGS  ?= -fuse-ld=lld -Wl,--gc-sections -Wl,--as-needed
 
 .PHONY: all deps build build-static test bench eval fuzz demo clean
 

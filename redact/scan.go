@@ -389,9 +389,9 @@ func DetectVideo(ctx context.Context, input string, opt ScanOptions, emit func(R
 	return sc.tracks, nil
 }
 
-// DetectImage runs the same detection on a still image (read by OpenCV,
-// which applies EXIF orientation) and returns its record; a record with no
-// boxes when nothing is to be masked.
+// DetectImage runs the same detection on a still image (upright after its
+// EXIF orientation, see readStill) and returns its record; a record with
+// no boxes when nothing is to be masked.
 func DetectImage(ctx context.Context, path string, opt ScanOptions) (Record, error) {
 	if err := opt.normalize(); err != nil {
 		return Record{}, err
@@ -399,14 +399,10 @@ func DetectImage(ctx context.Context, path string, opt ScanOptions) (Record, err
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
-	img := gocv.IMRead(path, gocv.IMReadColor)
-	if img.Empty() {
-		img.Close()
-		return Record{}, fmt.Errorf("%w: %s is not an image OpenCV can read", media.ErrNotMedia, path)
+	data, w, h, err := readStill(path)
+	if err != nil {
+		return Record{}, err
 	}
-	w, h := img.Cols(), img.Rows()
-	data := img.ToBytes()
-	img.Close()
 	var rec Record
 	sc, err := newScanner(&opt, 1, newOrientation(0, w, h), nil, func(it *item) error {
 		regs := expandMasks(it.masks, opt.Margin, opt.Shape, w, h)
@@ -430,8 +426,8 @@ func DetectImage(ctx context.Context, path string, opt ScanOptions) (Record, err
 }
 
 // imageExts are the still-image types DetectFile hands to DetectImage.
-var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".webp": true,
-	".tif": true, ".tiff": true, ".jp2": true, ".pgm": true, ".ppm": true}
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".bmp": true,
+	".webp": true, ".tif": true, ".tiff": true}
 
 // IsImage reports whether DetectFile treats path as a still image (by its
 // extension).
