@@ -6,9 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,15 +56,15 @@ func BenchmarkVerifyBundle(b *testing.B) {
 		exec.Command("cat", append(files, bzip)...).Run()
 		const rounds = 3
 		var ours, zips, base []time.Duration
-		var rss, zrss int64
 		for i := 0; i < rounds; i++ {
-			d, r := runMeasured(b, bin, "verify", bdir, "--key", key)
-			ours, rss = append(ours, d), max(rss, r)
-			d, r = runMeasured(b, bin, "verify", bzip, "--key", key)
-			zips, zrss = append(zips, d), max(zrss, r)
-			d, _ = runMeasured(b, "sha512sum", files...)
-			base = append(base, d)
+			ours = append(ours, timeRun(b, bin, "verify", bdir, "--key", key))
+			zips = append(zips, timeRun(b, bin, "verify", bzip, "--key", key))
+			base = append(base, timeRun(b, "sha512sum", files...))
 		}
+		// Memory in separate runs, so that measuring it cannot slow the
+		// timed ones.
+		rss := peakRSS(b, bin, "verify", bdir, "--key", key)
+		zrss := peakRSS(b, bin, "verify", bzip, "--key", key)
 		results = append(results, result{float64(total) / (1 << 20), median(ours), median(zips), median(base), rss, zrss})
 	}
 	for _, r := range results {
@@ -83,54 +81,6 @@ func BenchmarkVerifyBundle(b *testing.B) {
 	b.ReportMetric(float64(big.rss)/(1<<20), "RSS-MiB-large")
 	b.Logf("peak RSS %.1f MiB at %.0f MiB, %.1f MiB at %.0f MiB (memory independent of size: the bundle is %.0fx larger)",
 		float64(small.rss)/(1<<20), small.mib, float64(big.rss)/(1<<20), big.mib, big.mib/small.mib)
-}
-
-func median(ds []time.Duration) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2]
-}
-
-// runMeasured runs a command and returns its wall time and peak RSS. The
-// peak is VmHWM from /proc, sampled until exit: rusage's maxrss cannot be
-// used, because Go starts children with CLONE_VM and the kernel carries
-// the parent's (this test's) high-water mark across the exec.
-func runMeasured(b *testing.B, name string, args ...string) (time.Duration, int64) {
-	b.Helper()
-	cmd := exec.Command(name, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
-	var peak int64
-	// VmHWM is a high-water mark, so an occasional sample suffices; reading
-	// /proc/PID/status every few milliseconds slowed the measured process
-	// down by half (it contends with the process's own memory management).
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			d := time.Since(start)
-			if err != nil {
-				b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
-			}
-			return d, peak
-		case <-tick.C:
-			if st, err := os.ReadFile(status); err == nil {
-				for _, line := range strings.Split(string(st), "\n") {
-					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-						kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-						peak = max(peak, kb*1024)
-					}
-				}
-			}
-		}
-	}
 }
 
 func bundleFiles(b *testing.B, dir string) []string {

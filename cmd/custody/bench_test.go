@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +46,7 @@ func BenchmarkImport(b *testing.B) {
 	dir := b.TempDir()
 	// Both builds: the static one (no OpenCV) and the full one, whose
 	// OpenCV shared libraries are mapped at start-up whatever the command.
+	// The full one is linked as `make build` links it (fullBuildEnv).
 	bins := map[string]string{"static": filepath.Join(dir, "custody-static"), "full": filepath.Join(dir, "custody")}
 	for kind, bin := range bins {
 		cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -61,30 +61,22 @@ func BenchmarkImport(b *testing.B) {
 	exec.Command("age-keygen", "-o", key).Run()
 	pubb, _ := exec.Command("age-keygen", "-y", key).Output()
 	pub := strings.TrimSpace(string(pubb))
-	// Peak RSS is sampled from /proc (VmHWM) by runMeasured: rusage's
-	// Maxrss would include this test process's own high-water mark.
 	os.Setenv("CUSTODY_PASSPHRASE", "bench")
-	// Timing and memory are measured in separate runs: sampling
-	// /proc/PID/status while a command runs slows it measurably.
 	timed := func(name string, args ...string) time.Duration {
 		// Start with no dirty pages left by the command before: the
 		// baseline's age never fsyncs, and its gigabyte of writeback would
 		// otherwise stall the next import's fsync.
 		syscall.Sync()
-		cmd := exec.Command(name, args...)
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return time.Since(start)
-	}
-	peakRSS := func(name string, args ...string) int64 {
-		syscall.Sync()
-		_, rss := runMeasured(b, name, args...)
-		return rss
+		return timeRun(b, name, args...)
 	}
 	exec.Command("cat", media).Run() // warm the page cache for both sides
 
+	// Every output is kept until the end. Deleting a gigabyte between
+	// runs made the next timed command pay for it: this filesystem is
+	// mounted with online discard, so the deletion's TRIMs are issued at
+	// the next journal commit, which is the import's fsync. That cost
+	// 1.3 s, always charged to whichever import came first after a
+	// deletion.
 	const rounds = 3
 	ours := map[string][]time.Duration{}
 	peak := map[string]int64{}
@@ -94,31 +86,20 @@ func BenchmarkImport(b *testing.B) {
 			st := filepath.Join(dir, fmt.Sprintf("st-%s-%d", kind, i))
 			timed(bins[kind], "init", "--store", st, "--recipient", pub, "--kdf-work-factor", "10")
 			ours[kind] = append(ours[kind], timed(bins[kind], "import", "--store", st, media))
-			os.RemoveAll(st)
 		}
-		out := filepath.Join(dir, "baseline.age")
+		out := filepath.Join(dir, fmt.Sprintf("baseline-%d.age", i))
 		base = append(base, timed("sha256sum", media)+timed("age", "-r", pub, "-o", out, media))
-		os.Remove(out)
 	}
+	// Memory in separate runs (peakRSS traces the process).
 	for _, kind := range []string{"static", "full"} {
 		st := filepath.Join(dir, "st-rss-"+kind)
 		timed(bins[kind], "init", "--store", st, "--recipient", pub, "--kdf-work-factor", "10")
-		peak[kind] = peakRSS(bins[kind], "import", "--store", st, media)
-		os.RemoveAll(st)
+		syscall.Sync()
+		peak[kind] = peakRSS(b, bins[kind], "import", "--store", st, media)
 	}
-	// The full build at rest: /usr/bin/time sees custody's own maxrss
-	// (custody --help starts no child).
-	var idle int64
-	if out, err := exec.Command("/usr/bin/time", "-f", "%M", bins["full"], "--help").CombinedOutput(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		kb, _ := strconv.ParseInt(lines[len(lines)-1], 10, 64)
-		idle = kb * 1024
-	}
-	med := func(ds []time.Duration) time.Duration {
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		return ds[len(ds)/2]
-	}
-	o, of, bl := med(ours["static"]), med(ours["full"]), med(base)
+	// The full build at rest, for comparison.
+	idle := peakRSS(b, bins["full"], "--help")
+	o, of, bl := median(ours["static"]), median(ours["full"]), median(base)
 	mibf := func(n int64) float64 { return float64(n) / (1 << 20) }
 	b.ReportMetric(mib/o.Seconds(), "static-MiB/s")
 	b.ReportMetric(mib/of.Seconds(), "full-MiB/s")
