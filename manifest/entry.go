@@ -94,8 +94,15 @@ func encodeLine(entryRaw []byte, sigs []Sig) ([]byte, error) {
 }
 
 // ParseLine parses one line (without newline) strictly: it must be exactly
-// the canonical encoding, so no two byte strings mean the same entry.
+// the canonical encoding, so no two byte strings mean the same entry, and
+// no object in it, the payload's included, may have a key twice
+// (ErrDuplicateKey), so no two parsers read different entries from it.
 func ParseLine(line []byte) (*Record, error) {
+	// First, because the decoders below keep the last of duplicate keys
+	// and the canonical form check cannot see them inside the payload.
+	if err := checkDuplicateKeys(line); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	var lj lineJSON
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -112,7 +119,7 @@ func ParseLine(line []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: entry: %v", ErrMalformed, err)
 	}
 	// The entry bytes must be what custody itself would write, which rules
-	// out duplicate keys, odd whitespace and reordered fields.
+	// out odd whitespace, escapes and reordered fields.
 	canonEntry, err := json.Marshal(&e)
 	if err != nil || !bytes.Equal(canonEntry, lj.Entry) {
 		return nil, fmt.Errorf("%w: entry is not in canonical form", ErrMalformed)

@@ -116,10 +116,10 @@ func TestParseLineRefusals(t *testing.T) {
 		{"newline in entry", rep(`"seq":1,`, "\"seq\":1,\n"), "canonical"},
 		{"space in payload", rep(`{"a":1,`, `{"a": 1,`), "canonical"},
 		{"space in sigs", rep(`[{"key":`, `[ {"key":`), "canonical"},
-		{"duplicate entry key", rep(`"seq":1,`, `"seq":1,"seq":1,`), "canonical"},
-		{"duplicate entry key, other value", rep(`"seq":1,`, `"seq":7,"seq":1,`), "canonical"},
-		{"duplicate line key", rep(`{"entry":`, `{"sigs":[],"entry":`), "canonical"},
-		{"duplicate entry", L[:len(L)-1] + `,"entry":` + entry + `}`, "canonical"},
+		{"duplicate entry key", rep(`"seq":1,`, `"seq":1,"seq":1,`), "duplicate key"},
+		{"duplicate entry key, other value", rep(`"seq":1,`, `"seq":7,"seq":1,`), "duplicate key"},
+		{"duplicate line key", rep(`{"entry":`, `{"sigs":[],"entry":`), "duplicate key"},
+		{"duplicate entry", L[:len(L)-1] + `,"entry":` + entry + `}`, "duplicate key"},
 		{"unknown entry field", rep(`"v":1,`, `"v":1,"x":1,`), "unknown field"},
 		{"unknown line field", L[:len(L)-1] + `,"x":1}`, "unknown field"},
 		{"unknown sig field", rep(`"sshsig":`, `"x":1,"sshsig":`), "unknown field"},
@@ -192,5 +192,65 @@ func TestNewRecordSeveralSigners(t *testing.T) {
 	}
 	if !bytes.Equal(rec.Line, canonicalLine(rec.EntryRaw, rec.Sigs)) {
 		t.Fatalf("line %s is not in the documented form", rec.Line)
+	}
+}
+
+// A key twice in one object is refused wherever it is, with its own error:
+// encoding/json keeps the last value, other parsers the first, so two
+// readers of the same signed bytes would disagree about what was signed.
+func TestParseLineDuplicateKeys(t *testing.T) {
+	station := fixedSigner(t, "station")
+	signed := func(payload string) string {
+		t.Helper()
+		rec, err := manifest.NewRecord(manifest.Entry{
+			Seq: 1, Time: "2026-03-01T09:01:00Z", Actor: manifest.Actor{Name: "alice", Key: seal.Fingerprint(station.PublicKey())},
+			Action: "access", Clip: "abc123", Payload: json.RawMessage(payload), Prev: manifest.ZeroHash,
+		}, station)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(rec.Line)
+	}
+	L := signed(`{"reason":"SAR 2026/7"}`)
+	cases := []struct {
+		name, line string
+		msg        string // the whole detail after "malformed ledger line: "
+	}{
+		{"payload key, same value", signed(`{"reason":"SAR 2026/7","reason":"SAR 2026/7"}`), `duplicate key "reason" in entry.payload`},
+		{"payload key, other value", signed(`{"reason":"routine","reason":"SAR 2026/7"}`), `duplicate key "reason" in entry.payload`},
+		{"payload key, not adjacent", signed(`{"a":1,"b":2,"c":3,"a":4}`), `duplicate key "a" in entry.payload`},
+		{"nested payload key", signed(`{"a":{"b":{"c":1,"c":2}}}`), `duplicate key "c" in entry.payload.a.b`},
+		{"payload key in an array", signed(`{"list":[{"x":1},{"x":1,"x":2}]}`), `duplicate key "x" in entry.payload.list[1]`},
+		{"payload key in nested arrays", signed(`[[{"x":1}],[{"y":1,"y":1}]]`), `duplicate key "y" in entry.payload[1][0]`},
+		{"payload key spelled with an escape", signed(`{"reason":"routine","\u0072eason":"SAR"}`), `duplicate key "reason" in entry.payload`},
+		{"empty payload key", signed(`{"":1,"":2}`), `duplicate key "" in entry.payload`},
+		{"odd payload key", signed(`{"a b":{"k\n":1,"k\n":2}}`), `duplicate key "k\n" in entry.payload["a b"]`},
+		{"entry key", strings.Replace(L, `"seq":1,`, `"seq":1,"seq":1,`, 1), `duplicate key "seq" in entry`},
+		{"actor key", strings.Replace(L, `"name":"alice",`, `"name":"mallory","name":"alice",`, 1), `duplicate key "name" in entry.actor`},
+		{"sig key", strings.Replace(L, `"sshsig":`, `"key":"SHA256:x","sshsig":`, 1), `duplicate key "key" in sigs[0]`},
+		{"line key", strings.Replace(L, `,"sigs":`, `,"entry":{},"sigs":`, 1), `duplicate key "entry" in the line`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec, err := manifest.ParseLine([]byte(c.line))
+			if !errors.Is(err, manifest.ErrDuplicateKey) || !errors.Is(err, manifest.ErrMalformed) {
+				t.Fatalf("ParseLine(%s) = %v, %v; want ErrDuplicateKey", c.line, rec, err)
+			}
+			if want := "malformed ledger line: " + c.msg; err.Error() != want {
+				t.Errorf("error %q, want %q", err, want)
+			}
+			// Through Parse, it is located.
+			_, _, err = manifest.Parse(strings.NewReader(L + "\n" + c.line + "\n"))
+			var le *manifest.LineError
+			if !errors.As(err, &le) || le.Line != 2 || !errors.Is(err, manifest.ErrDuplicateKey) {
+				t.Fatalf("Parse: %v", err)
+			}
+		})
+	}
+	// The same key in different objects is no duplicate.
+	for _, p := range []string{`{"a":{"x":1},"b":{"x":1},"x":1}`, `{"list":[{"x":1},{"x":2}]}`, `[{"a":1},{"a":1}]`, `{"a":{"a":{"a":1}}}`} {
+		if _, err := manifest.ParseLine([]byte(signed(p))); err != nil {
+			t.Errorf("payload %s: %v", p, err)
+		}
 	}
 }

@@ -73,6 +73,9 @@ func FuzzParseLine(f *testing.F) {
 	for _, s := range ledgerSeeds(f) {
 		for _, line := range lines(s) {
 			f.Add(line)
+			if dup := bytes.Replace(line, []byte(`"payload":{`), []byte(`"payload":{"x":0,"x":1,`), 1); !bytes.Equal(dup, line) {
+				f.Add(dup)
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
@@ -87,6 +90,11 @@ func FuzzParseLine(f *testing.F) {
 		// custody would write for this entry and these signatures.
 		if !bytes.Equal(canonicalLine(rec.EntryRaw, rec.Sigs), line) || !bytes.Equal(rec.Line, line) {
 			t.Fatalf("accepted a non-canonical line: %q", line)
+		}
+		// One meaning: no object has a key twice, by encoding/json's
+		// own tokenizer.
+		if dup := refDuplicateKey(line); dup != "" {
+			t.Fatalf("accepted a line with a %s", dup)
 		}
 		if rec.Entry.V != manifest.Version || len(rec.Sigs) == 0 {
 			t.Fatalf("accepted entry %+v with %d sigs", rec.Entry, len(rec.Sigs))

@@ -48,9 +48,14 @@ func Store(ctx context.Context, dir string, opts StoreOptions) (*Report, error) 
 	lf.Close()
 	if perr != nil {
 		var le *manifest.LineError
-		if errors.As(perr, &le) {
+		switch {
+		case errors.As(perr, &le) && errors.Is(le.Err, manifest.ErrDuplicateKey):
+			// Well formed and perhaps validly signed, but encoding/json and
+			// other parsers would read different entries from it.
+			r.fail("ledger-duplicate-key", fmt.Sprintf("%s line %d", store.LedgerFile, le.Line), "%v: readers could disagree about what the entry says", le.Err)
+		case errors.As(perr, &le):
 			r.fail("ledger-malformed", fmt.Sprintf("%s line %d", store.LedgerFile, le.Line), "%v: the entry was edited or damaged", le.Err)
-		} else {
+		default:
 			r.fail("ledger-malformed", store.LedgerFile, "%v", perr)
 		}
 		return finish(r), nil

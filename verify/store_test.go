@@ -143,6 +143,28 @@ func tamperCases() []tamperCase {
 			f.writeLines(t, ls)
 			return none
 		}, []string{"ledger-malformed"}},
+		{"ledger entry signed with a duplicate payload key", func(t *testing.T, f *fixture) verify.StoreOptions {
+			// Whoever holds the station key signs an access whose reason
+			// encoding/json reads as "SAR 2026/7" and most other parsers as
+			// "routine": canonical in form, validly signed, ambiguous.
+			ls := f.lines(t)
+			rec, err := manifest.ParseLine(ls[4])
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := rec.Entry
+			e.Payload = bytes.Replace(e.Payload, []byte(`"reason":"SAR 2026/7"`), []byte(`"reason":"routine","reason":"SAR 2026/7"`), 1)
+			if bytes.Equal(e.Payload, rec.Entry.Payload) {
+				t.Fatalf("no reason in %s", e.Payload)
+			}
+			forged, err := manifest.NewRecord(e, f.station)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls[4] = forged.Line
+			f.writeLines(t, ls)
+			return none
+		}, []string{"ledger-duplicate-key"}},
 		{"deleted ledger entry", func(t *testing.T, f *fixture) verify.StoreOptions {
 			// The import of clip 2 disappears; its sealed file is then stray.
 			f.writeLines(t, slices.Delete(f.lines(t), 2, 3))

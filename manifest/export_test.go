@@ -1,0 +1,3 @@
+package manifest
+
+var CheckDuplicateKeys = checkDuplicateKeys
