@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strconv"
@@ -56,8 +57,9 @@ func NewCheckpoint(l *Ledger, origin string, size uint64, now time.Time, s seal.
 	return c, nil
 }
 
-// ParseCheckpoint parses the file form and checks the signature is valid;
-// it returns the signing key, which the caller must decide to trust.
+// ParseCheckpoint parses the file form, exactly as Marshal writes it, and
+// checks the signature is valid; it returns the signing key, which the
+// caller must decide to trust.
 func ParseCheckpoint(data []byte) (*Checkpoint, ssh.PublicKey, error) {
 	if len(data) > 64<<10 {
 		return nil, nil, fmt.Errorf("%w: too large", ErrBadCheckpoint)
@@ -85,7 +87,7 @@ func ParseCheckpoint(data []byte) (*Checkpoint, ssh.PublicKey, error) {
 	if !bytes.Equal(c.Body(), body) {
 		return nil, nil, fmt.Errorf("%w: body is not in canonical form", ErrBadCheckpoint)
 	}
-	if c.Sig, err = seal.UnarmorSignature(sigPart); err != nil {
+	if c.Sig, err = unarmorExact(sigPart); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
 	}
 	pub, err := seal.VerifySignature(c.Sig, CheckpointNamespace, body)
@@ -93,4 +95,48 @@ func ParseCheckpoint(data []byte) (*Checkpoint, ssh.PublicKey, error) {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
 	}
 	return c, pub, nil
+}
+
+const armorBegin = "-----BEGIN SSH SIGNATURE-----"
+
+// unarmorExact returns the signature in sigPart, which must be exactly one
+// armored SSH signature as seal.ArmorSignature writes it: a parser that
+// skipped text around it, or took the first of two blocks, would let one
+// checkpoint be spelled many ways, and let a file carry text that no
+// signature covers.
+func unarmorExact(sigPart []byte) ([]byte, error) {
+	i := bytes.Index(sigPart, []byte(armorBegin))
+	if i > 0 {
+		return nil, fmt.Errorf("text %s before the armored signature", excerpt(sigPart[:i]))
+	}
+	var blk *pem.Block
+	var rest []byte
+	if i == 0 {
+		blk, rest = pem.Decode(sigPart)
+	}
+	if blk == nil || blk.Type != "SSH SIGNATURE" {
+		return nil, errors.New("no armored SSH signature after the blank line")
+	}
+	canon := seal.ArmorSignature(blk.Bytes)
+	switch {
+	case bytes.Equal(sigPart, canon):
+		return blk.Bytes, nil
+	case bytes.Contains(rest, []byte("-----BEGIN")) || bytes.Count(sigPart, []byte(armorBegin)) > 1:
+		return nil, errors.New("a second armored block after the signature")
+	case len(rest) > 0 && bytes.Equal(sigPart[:len(sigPart)-len(rest)], canon):
+		return nil, fmt.Errorf("text %s after the armored signature", excerpt(rest))
+	case bytes.Equal(append(bytes.Clone(sigPart), '\n'), canon):
+		return nil, errors.New("armored signature does not end with a newline")
+	default:
+		return nil, errors.New("armored signature is not in canonical form (line breaks, spacing or headers)")
+	}
+}
+
+// excerpt quotes the start of b for an error message, on one line.
+func excerpt(b []byte) string {
+	const max = 24
+	if len(b) > max {
+		return fmt.Sprintf("%q…", b[:max])
+	}
+	return fmt.Sprintf("%q", b)
 }

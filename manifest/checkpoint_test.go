@@ -190,3 +190,71 @@ ssh-keygen -Y verify -f allowed_signers -I station -n custody-checkpoint-v1 -s b
 		t.Fatalf("ssh-keygen accepted a tampered checkpoint: %s", out)
 	}
 }
+
+// After the blank line comes exactly the armored signature custody writes:
+// nothing before it, nothing after it, no second block, and the armor in
+// its one canonical spelling. Each refusal says which.
+func TestParseCheckpointArmorIsExact(t *testing.T) {
+	c, b := sampleCheckpoint(t)
+	body := string(c.Body())
+	armor := string(seal.ArmorSignature(c.Sig))
+	entrySig, _ := b.station.Sign(manifest.EntryNamespace, c.Body())
+	other := string(seal.ArmorSignature(entrySig))
+	const begin, end = "-----BEGIN SSH SIGNATURE-----\n", "-----END SSH SIGNATURE-----\n"
+	b64 := strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(armor, begin), end), "\n", "")
+	wrap := func(width int) string { // the base64 in lines of width
+		var s strings.Builder
+		for i := 0; i < len(b64); i += width {
+			s.WriteString(b64[i:min(i+width, len(b64))] + "\n")
+		}
+		return begin + s.String() + end
+	}
+	if wrap(64) != armor {
+		t.Fatalf("unexpected armor layout:\n%s", armor)
+	}
+	firstLine := strings.Index(armor[len(begin):], "\n") + len(begin)
+
+	cases := []struct{ name, sig, msg string }{
+		{"junk line before", "junk\n" + armor, `text "junk\n" before the armored signature`},
+		{"second blank line", "\n" + armor, `text "\n" before the armored signature`},
+		{"space before", " " + armor, `text " " before the armored signature`},
+		{"tab before", "\t" + armor, `text "\t" before the armored signature`},
+		{"long junk before", strings.Repeat("x", 100) + "\n" + armor, `text "xxxxxxxxxxxxxxxxxxxxxxxx"… before the armored signature`},
+		{"other PEM block before", "-----BEGIN X-----\nAAAA\n-----END X-----\n" + armor, `before the armored signature`},
+		{"junk line after", armor + "junk\n", `text "junk\n" after the armored signature`},
+		{"junk after, no newline", armor + "junk", `text "junk" after the armored signature`},
+		{"blank line after", armor + "\n", `text "\n" after the armored signature`},
+		{"space after", armor + " ", `text " " after the armored signature`},
+		{"junk both sides", "junk\n" + armor + "junk\n", `before the armored signature`},
+		{"same block twice", armor + armor, "a second armored block after the signature"},
+		{"another signature after", armor + other, "a second armored block after the signature"},
+		{"another signature before", other + armor, "a second armored block after the signature"},
+		{"no final newline", strings.TrimSuffix(armor, "\n"), "armored signature does not end with a newline"},
+		{"CRLF armor", strings.ReplaceAll(armor, "\n", "\r\n"), "armored signature is not in canonical form"},
+		{"wrapped at 70 columns", wrap(70), "armored signature is not in canonical form"},
+		{"one long line", begin + b64 + "\n" + end, "armored signature is not in canonical form"},
+		{"space at a line end", armor[:firstLine] + " " + armor[firstLine:], "armored signature is not in canonical form"},
+		{"space after END", strings.TrimSuffix(armor, "\n") + " \n", "armored signature is not in canonical form"},
+		{"PEM header", begin + "Comment: hi\n\n" + armor[len(begin):], "armored signature is not in canonical form"},
+		{"lower-case armor", strings.ToLower(armor), "no armored SSH signature"},
+		{"no END line", strings.TrimSuffix(armor, end), "no armored SSH signature"},
+		{"base64 damaged", strings.Replace(armor, b64[:4], "!!!!", 1), "no armored SSH signature"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := manifest.ParseCheckpoint([]byte(body + "\n" + tc.sig))
+			if !errors.Is(err, manifest.ErrBadCheckpoint) {
+				t.Fatalf("accepted (%v)", err)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not say %q", err, tc.msg)
+			}
+			if strings.ContainsAny(err.Error(), "\r\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+	if _, _, err := manifest.ParseCheckpoint([]byte(body + "\n" + armor)); err != nil {
+		t.Fatalf("the exact form: %v", err)
+	}
+}

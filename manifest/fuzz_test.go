@@ -124,6 +124,13 @@ func FuzzParseCheckpoint(f *testing.F) {
 		f.Add(bytes.Replace(data, []byte("\n\n"), []byte("\n"), 1))
 	}
 	f.Add([]byte("origin\n1\nAAAA\ntime 2026-01-01T00:00:00Z\n\n"))
+	if c, err := manifest.NewCheckpoint(b.l, origin, 8, t0, b.station); err == nil {
+		data := c.Marshal()
+		body := c.Body()
+		f.Add(append(bytes.Clone(data), "junk\n"...))
+		f.Add(append(bytes.Clone(data), data[len(body)+1:]...))
+		f.Add(append(append(bytes.Clone(body), "\njunk\n"...), data[len(body)+1:]...))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, pub, err := manifest.ParseCheckpoint(data)
 		if err != nil {
@@ -132,8 +139,9 @@ func FuzzParseCheckpoint(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.HasPrefix(data, append(c.Body(), '\n')) {
-			t.Fatalf("accepted body is not the start of the input")
+		// One spelling: nothing before, between or after the parts.
+		if !bytes.Equal(data, c.Marshal()) {
+			t.Fatalf("accepted %q, which is not the checkpoint's file form", data)
 		}
 		got, err := seal.VerifySignature(c.Sig, manifest.CheckpointNamespace, c.Body())
 		if err != nil || !bytes.Equal(got.Marshal(), pub.Marshal()) {

@@ -211,6 +211,15 @@ func tamperCases() []tamperCase {
 			f.write(t, store.CheckpointFile, bytes.Replace(cp, []byte("\n5\n"), []byte("\n4\n"), 1))
 			return none
 		}, []string{"checkpoint-signature"}},
+		{"text after the checkpoint's signature", func(t *testing.T, f *fixture) verify.StoreOptions {
+			f.write(t, store.CheckpointFile, append(f.read(t, store.CheckpointFile), "size 9\n"...))
+			return none
+		}, []string{"checkpoint-signature"}},
+		{"text before the checkpoint's signature", func(t *testing.T, f *fixture) verify.StoreOptions {
+			cp := f.read(t, store.CheckpointFile)
+			f.write(t, store.CheckpointFile, bytes.Replace(cp, []byte("\n\n-----BEGIN"), []byte("\n\nsize 9\n-----BEGIN"), 1))
+			return none
+		}, []string{"checkpoint-signature"}},
 		{"checkpoint signed by another key", func(t *testing.T, f *fixture) verify.StoreOptions {
 			l := f.ledger(t)
 			s, _ := store.Open(f.dir)
