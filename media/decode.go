@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"sync"
 )
 
@@ -80,28 +78,10 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-hide_banner", "-nostdin", "-nostats", "-v", "error",
-		// Stored orientation: the encoder records the rotation again, and
-		// detection rotates for itself.
-		"-noautorotate",
-		// The input's own timestamps, not shifted to start at zero.
-		"-copyts",
-		"-i", input,
-		"-map", "0:v:0"}
-	if opt.Audio {
-		args = append(args, "-map", "0:a:0?", "-c:a", "copy")
+	args, err := decoderArgs(input, opt)
+	if err != nil {
+		return nil, err
 	}
-	args = append(args,
-		"-c:v", "rawvideo", "-pix_fmt", "bgr24",
-		// Neither drop nor duplicate frames, and keep the input's time base
-		// (not 1/frame rate): timestamps pass as they are.
-		"-fps_mode", "passthrough", "-enc_time_base:v", "-1")
-	if !opt.Metadata {
-		args = append(args, "-map_metadata", "-1", "-map_chapters", "-1")
-	}
-	args = append(args,
-		"-output_ts_offset", strconv.Itoa(pipeOffset),
-		"-f", "nut", "-write_index", "0", "pipe:1")
 
 	cctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(cctx, bin, args...)
@@ -271,28 +251,3 @@ func (d *Decoder) Truncated() bool { return truncRE.MatchString(d.stderr.String(
 // Damaged reports whether ffmpeg's stderr shows the input is damaged
 // (truncated or corrupt) even though decoding ran to the end.
 func (d *Decoder) Damaged() bool { return damageRE.MatchString(d.stderr.String()) }
-
-// startPiped starts cmd with one end of a large pipe as its stdin (toChild)
-// or its stdout, and returns the other end, ours. An explicit pipe rather
-// than StdinPipe/StdoutPipe, so that its buffer can be sized.
-func startPiped(cmd *exec.Cmd, toChild bool) (*os.File, error) {
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	growPipe(pw)
-	ours, theirs := pr, pw
-	if toChild {
-		ours, theirs = pw, pr
-		cmd.Stdin = pr
-	} else {
-		cmd.Stdout = pw
-	}
-	err = cmd.Start()
-	theirs.Close() // the child holds its end now
-	if err != nil {
-		ours.Close()
-		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
-	}
-	return ours, nil
-}

@@ -69,13 +69,19 @@ type EncodeOptions struct {
 	Audio *AudioEdit
 }
 
-func (o *EncodeOptions) defaults(width, height int) (codec, preset, crf, pixfmt, format string, err error) {
+// encodeSettings are EncodeOptions with the defaults resolved.
+type encodeSettings struct {
+	codec, preset, crf, pixfmt, format string
+}
+
+func (o *EncodeOptions) defaults(width, height int) (encodeSettings, error) {
+	var codec, preset, crf, pixfmt, format string
 	codec = o.Codec
 	if codec == "" {
 		codec = "libx264"
 	}
 	if codec != "libx264" && codec != "libx265" {
-		return "", "", "", "", "", fmt.Errorf("%w: video codec %q (want libx264 or libx265)", ErrUnsupported, codec)
+		return encodeSettings{}, fmt.Errorf("%w: video codec %q (want libx264 or libx265)", ErrUnsupported, codec)
 	}
 	preset = o.Preset
 	if preset == "" {
@@ -84,7 +90,7 @@ func (o *EncodeOptions) defaults(width, height int) (codec, preset, crf, pixfmt,
 	switch preset {
 	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo":
 	default:
-		return "", "", "", "", "", fmt.Errorf("%w: preset %q", ErrUnsupported, preset)
+		return encodeSettings{}, fmt.Errorf("%w: preset %q", ErrUnsupported, preset)
 	}
 	c := o.CRF
 	switch {
@@ -93,7 +99,7 @@ func (o *EncodeOptions) defaults(width, height int) (codec, preset, crf, pixfmt,
 	case c < 0:
 		c = 0
 	case c > 51:
-		return "", "", "", "", "", fmt.Errorf("%w: CRF %d (want 0-51)", ErrUnsupported, c)
+		return encodeSettings{}, fmt.Errorf("%w: CRF %d (want 0-51)", ErrUnsupported, c)
 	}
 	crf = strconv.Itoa(c)
 	// 4:2:0 subsampling needs even sizes and H.264/H.265 crop in units of
@@ -111,12 +117,12 @@ func (o *EncodeOptions) defaults(width, height int) (codec, preset, crf, pixfmt,
 	case FormatMP4, FormatMOV:
 	case FormatMatroska:
 		if o.Rotation%360 != 0 {
-			return "", "", "", "", "", fmt.Errorf("%w: Matroska output cannot record a %d° rotation: use MP4 or MOV", ErrUnsupported, o.Rotation)
+			return encodeSettings{}, fmt.Errorf("%w: Matroska output cannot record a %d° rotation: use MP4 or MOV", ErrUnsupported, o.Rotation)
 		}
 	default:
-		return "", "", "", "", "", fmt.Errorf("%w: container %q (want mp4, mov or matroska)", ErrUnsupported, format)
+		return encodeSettings{}, fmt.Errorf("%w: container %q (want mp4, mov or matroska)", ErrUnsupported, format)
 	}
-	return codec, preset, crf, pixfmt, format, nil
+	return encodeSettings{codec: codec, preset: preset, crf: crf, pixfmt: pixfmt, format: format}, nil
 }
 
 // FormatForPath picks the output container from a file name's extension:
@@ -197,76 +203,30 @@ func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, w
 	if int(v.Width) != width || int(v.Height) != height {
 		return nil, fmt.Errorf("media: encoder size %dx%d differs from the stream's %dx%d", width, height, v.Width, v.Height)
 	}
-	codec, preset, crf, pixfmt, format, err := opt.defaults(width, height)
+	set, err := opt.defaults(width, height)
 	if err != nil {
 		return nil, err
 	}
 	if opt.Audio != nil && !layout.HasAudio() {
 		opt.Audio = nil // nothing to mute
 	}
-	args := []string{"-hide_banner", "-nostdin", "-nostats", "-v", "error",
-		// Undo the decoder's pipe offset exactly and keep every timestamp.
-		"-copyts", "-itsoffset", "-" + strconv.Itoa(pipeOffset),
-		"-f", "nut", "-i", "pipe:0",
-		"-map", "0:v:0"}
-	if layout.HasAudio() {
-		args = append(args, "-map", "0:a:0")
-	}
-	args = append(args, "-c:v", codec, "-preset", preset, "-crf", crf, "-pix_fmt", pixfmt,
-		"-fps_mode", "passthrough", "-enc_time_base:v", "-1")
-	if codec == "libx265" {
-		args = append(args, "-x265-params", "log-level=error")
-		if format != FormatMatroska {
-			args = append(args, "-tag:v", "hvc1")
+	out := pipeOut
+	if w == nil {
+		if path, err = outputFile(path); err != nil {
+			return nil, err
 		}
+		out = path
 	}
-	if layout.HasAudio() {
-		if opt.Audio == nil {
-			args = append(args, "-c:a", "copy")
-		} else {
-			ac, br := opt.Audio.Codec, opt.Audio.Bitrate
-			if ac == "" {
-				ac = "aac"
-			}
-			if br == "" {
-				br = "192k"
-			}
-			af, err := audioFilter(opt.Audio)
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, "-af", af, "-c:a", ac, "-b:a", br)
-		}
+	args, err := encoderArgs(out, layout.HasAudio(), set, opt)
+	if err != nil {
+		return nil, err
 	}
-	if !opt.KeepMetadata {
-		args = append(args, "-map_metadata", "-1", "-map_chapters", "-1",
-			// bitexact: no encoder name or version tags, no creation time.
-			"-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact")
-	}
-	if format != FormatMatroska {
-		// A track that starts late (MPEG-TS sources) gets an empty edit in
-		// movie time units: 1/90000 keeps 90 kHz and millisecond offsets
-		// exact, where the default 1/1000 would round them.
-		args = append(args, "-movie_timescale", "90000")
-	}
-	switch {
-	case format == FormatMatroska:
-	case w != nil:
-		args = append(args, "-movflags", "+frag_keyframe+delay_moov+default_base_moof")
-	default:
-		args = append(args, "-movflags", "+faststart")
-	}
-	out := path
-	if w != nil {
-		out = "pipe:1"
-	}
-	args = append(args, "-f", format, "-y", out)
 
 	cctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(cctx, bin, args...)
 	e := &Encoder{Args: args, ctx: ctx, cmd: cmd, cancel: cancel, stderr: NewTail(8192), layout: layout,
-		path: path, format: format, rotation: opt.Rotation, codec: codec, preset: preset}
-	e.crf, _ = strconv.Atoi(crf)
+		path: path, format: set.format, rotation: opt.Rotation, codec: set.codec, preset: set.preset}
+	e.crf, _ = strconv.Atoi(set.crf)
 	cmd.Stderr = e.stderr
 	if w != nil {
 		if opt.Rotation%360 != 0 {
