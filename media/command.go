@@ -1,4 +1,20 @@
+//go:build cgo
+
 package media
+
+// The decoder's and encoder's ffmpeg command lines are composed here with
+// ffmpeg-go's Stream API, and only composed: startPiped runs them with our
+// own exec.CommandContext, pipes and capped stderr, never ffmpeg-go's
+// Run/Compile (which log every command line and, for an s3:// output name,
+// upload to S3).
+//
+// This is the only file that imports ffmpeg-go, and it builds only with cgo.
+// ffmpeg-go's ffmpeg.go imports aws-sdk-go for those s3:// outputs, and
+// whatever a compiled file imports is linked in and initialised. The
+// decoder and encoder serve redaction, which needs OpenCV (cgo); the
+// CGO_ENABLED=0 verifier build needs only Probe. So decode.go, encode.go and
+// this file are cgo-only, and the police liaison's static binary carries no
+// AWS SDK. Do not import ffmpeg-go from an untagged file.
 
 import (
 	"errors"
@@ -6,10 +22,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	ffmpeg "github.com/u2takey/ffmpeg-go"
 )
 
 // globalArgs are given to every ffmpeg: quiet, errors only, never reading
-// the terminal.
+// the terminal. ffmpeg-go puts global options after the outputs, where
+// ffmpeg applies them as well (it looks for -v and -hide_banner in the
+// whole command line before anything else).
 var globalArgs = []string{"-hide_banner", "-nostdin", "-nostats", "-v", "error"}
 
 // Pipe names: frames go in on stdin and out on stdout.
@@ -18,65 +38,87 @@ const (
 	pipeOut = "pipe:1"
 )
 
-// decoderArgs is the Decoder's command line (without the program name):
-// the first video stream of input (and with opt.Audio the first audio
-// stream) to BGR24 frames in NUT on stdout.
-func decoderArgs(input string, opt DecodeOptions) ([]string, error) {
-	args := append(append([]string(nil), globalArgs...),
-		// Stored orientation: the encoder records the rotation again, and
-		// detection rotates for itself.
-		"-noautorotate",
-		// The input's own timestamps, not shifted to start at zero.
-		"-copyts",
-		"-i", input,
-		"-map", "0:v:0")
-	if opt.Audio {
-		args = append(args, "-map", "0:a:0?", "-c:a", "copy")
-	}
-	args = append(args,
-		"-c:v", "rawvideo", "-pix_fmt", "bgr24",
-		// Neither drop nor duplicate frames, and keep the input's time base
-		// (not 1/frame rate): timestamps pass as they are.
-		"-fps_mode", "passthrough", "-enc_time_base:v", "-1")
-	if !opt.Metadata {
-		args = append(args, "-map_metadata", "-1", "-map_chapters", "-1")
-	}
-	args = append(args,
-		// NUT cannot code negative times: see pipeOffset.
-		"-output_ts_offset", strconv.Itoa(pipeOffset),
-		"-f", "nut", "-write_index", "0", pipeOut)
-	return args, nil
+// compose returns out's command line (without the program name), with the
+// common global options and extra ones. ffmpeg-go reports a malformed graph
+// by panicking; that becomes an error.
+func compose(out *ffmpeg.Stream, extra ...string) (args []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			args, err = nil, fmt.Errorf("%w: composing the command line: %v", ErrFFmpeg, r)
+		}
+	}()
+	g := append(append([]string(nil), globalArgs...), extra...)
+	return out.GlobalArgs(g...).GetArgs(), nil
 }
 
-// encoderArgs is the Encoder's command line (without the program name):
-// NUT from a Decoder on stdin (with an audio stream when hasAudio) to the
-// container in s.format, written to out: pipeOut, or a name from
-// outputFile.
+// decoderArgs is the Decoder's command line: the first video stream of
+// input (and with opt.Audio the first audio stream) to BGR24 frames in NUT
+// on stdout.
+func decoderArgs(input string, opt DecodeOptions) ([]string, error) {
+	in := ffmpeg.Input(input, ffmpeg.KwArgs{
+		// Stored orientation: the encoder records the rotation again,
+		// and detection rotates for itself.
+		"noautorotate": "",
+	})
+	streams := []*ffmpeg.Stream{in.Get("v:0")}
+	kw := ffmpeg.KwArgs{
+		"c:v":     "rawvideo",
+		"pix_fmt": "bgr24",
+		// Neither drop nor duplicate frames, and keep the input's time
+		// base (not 1/frame rate): timestamps pass as they are.
+		"fps_mode":        "passthrough",
+		"enc_time_base:v": "-1",
+		// NUT cannot code negative times: see pipeOffset.
+		"output_ts_offset": strconv.Itoa(pipeOffset),
+		"format":           "nut",
+		"write_index":      "0",
+	}
+	if opt.Audio {
+		streams = append(streams, in.Get("a:0?"))
+		kw["c:a"] = "copy"
+	}
+	if !opt.Metadata {
+		kw["map_metadata"] = "-1"
+		kw["map_chapters"] = "-1"
+	}
+	// -copyts: the input's own timestamps, not shifted to start at zero.
+	return compose(ffmpeg.Output(streams, pipeOut, kw), "-copyts")
+}
+
+// encoderArgs is the Encoder's command line: NUT from a Decoder on stdin
+// (with an audio stream when hasAudio) to the container in s.format, written
+// to out: pipeOut, or a name from outputFile.
 func encoderArgs(out string, hasAudio bool, s encodeSettings, opt EncodeOptions) ([]string, error) {
 	if out != pipeOut {
 		if err := checkOutputName(out); err != nil {
 			return nil, err
 		}
 	}
-	args := append(append([]string(nil), globalArgs...),
-		// Undo the decoder's pipe offset exactly and keep every timestamp.
-		"-copyts", "-itsoffset", "-"+strconv.Itoa(pipeOffset),
-		"-f", "nut", "-i", pipeIn,
-		"-map", "0:v:0")
-	if hasAudio {
-		args = append(args, "-map", "0:a:0")
+	in := ffmpeg.Input(pipeIn, ffmpeg.KwArgs{
+		"format": "nut",
+		// Undo the decoder's pipe offset exactly (under -copyts).
+		"itsoffset": "-" + strconv.Itoa(pipeOffset),
+	})
+	streams := []*ffmpeg.Stream{in.Get("v:0")}
+	kw := ffmpeg.KwArgs{
+		"format":          s.format,
+		"c:v":             s.codec,
+		"preset":          s.preset,
+		"crf":             s.crf,
+		"pix_fmt":         s.pixfmt,
+		"fps_mode":        "passthrough",
+		"enc_time_base:v": "-1",
 	}
-	args = append(args, "-c:v", s.codec, "-preset", s.preset, "-crf", s.crf, "-pix_fmt", s.pixfmt,
-		"-fps_mode", "passthrough", "-enc_time_base:v", "-1")
 	if s.codec == "libx265" {
-		args = append(args, "-x265-params", "log-level=error")
+		kw["x265-params"] = "log-level=error"
 		if s.format != FormatMatroska {
-			args = append(args, "-tag:v", "hvc1")
+			kw["tag:v"] = "hvc1"
 		}
 	}
 	if hasAudio {
+		streams = append(streams, in.Get("a:0"))
 		if opt.Audio == nil {
-			args = append(args, "-c:a", "copy")
+			kw["c:a"] = "copy"
 		} else {
 			ac, br := opt.Audio.Codec, opt.Audio.Bitrate
 			if ac == "" {
@@ -89,36 +131,40 @@ func encoderArgs(out string, hasAudio bool, s encodeSettings, opt EncodeOptions)
 			if err != nil {
 				return nil, err
 			}
-			args = append(args, "-af", af, "-c:a", ac, "-b:a", br)
+			kw["af"], kw["c:a"], kw["b:a"] = af, ac, br
 		}
 	}
 	if !opt.KeepMetadata {
-		args = append(args, "-map_metadata", "-1", "-map_chapters", "-1",
-			// bitexact: no encoder name or version tags, no creation time.
-			"-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact")
+		kw["map_metadata"] = "-1"
+		kw["map_chapters"] = "-1"
+		// bitexact: no encoder name or version tags, no creation time.
+		kw["fflags"] = "+bitexact"
+		kw["flags:v"] = "+bitexact"
+		kw["flags:a"] = "+bitexact"
 	}
 	if s.format != FormatMatroska {
 		// A track that starts late (MPEG-TS sources) gets an empty edit in
 		// movie time units: 1/90000 keeps 90 kHz and millisecond offsets
 		// exact, where the default 1/1000 would round them.
-		args = append(args, "-movie_timescale", "90000")
+		kw["movie_timescale"] = "90000"
 	}
 	switch {
 	case s.format == FormatMatroska:
 	case out == pipeOut:
-		args = append(args, "-movflags", "+frag_keyframe+delay_moov+default_base_moof")
+		kw["movflags"] = "+frag_keyframe+delay_moov+default_base_moof"
 	default:
-		args = append(args, "-movflags", "+faststart")
+		kw["movflags"] = "+faststart"
 	}
-	return append(args, "-f", s.format, "-y", out), nil
+	return compose(ffmpeg.Output(streams, out, kw), "-copyts", "-y")
 }
 
 // outputFile turns the path of a file the caller created into the name
-// ffmpeg writes: the same file, as an absolute path. ffmpeg reads the start
-// of a name as a scheme ("pipe:", "http:", "file:" ...: a protocol), and a
-// relative path can start like that ("s3://b/x.mp4" is a valid name for
-// ./s3:/b/x.mp4); an absolute one starts with "/" and is only ever the
-// local file.
+// ffmpeg writes: the same file, as an absolute path. Both ffmpeg and
+// ffmpeg-go read the start of a name as a scheme: ffmpeg "pipe:", "http:"
+// or "file:" as a protocol, and ffmpeg-go's Output "s3://bucket/key" as an
+// upload to S3. A relative path can start like that ("s3://b/x.mp4" is a
+// valid name for ./s3:/b/x.mp4), an absolute one starts with "/" and is
+// only ever the local file.
 func outputFile(path string) (string, error) {
 	if path == "" {
 		return "", errors.New("media: encoder output path is empty")
@@ -133,7 +179,8 @@ func outputFile(path string) (string, error) {
 	return abs, nil
 }
 
-// checkOutputName refuses any output file name but an absolute local path.
+// checkOutputName refuses any output name but an absolute local path, the
+// last guard before a name reaches ffmpeg-go's Output.
 func checkOutputName(name string) error {
 	if !filepath.IsAbs(name) || strings.HasPrefix(name, "s3://") {
 		return fmt.Errorf("media: encoder output %q is not an absolute local path", name)

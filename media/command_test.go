@@ -1,3 +1,5 @@
+//go:build cgo
+
 package media
 
 import (
@@ -146,11 +148,11 @@ func checkArgv(t *testing.T, name string, args []string, input, output string) {
 	}
 }
 
-// TestOutputNameNeverS3: the only name from outside media that becomes an
-// ffmpeg output is an encoder's file path, and it arrives as an absolute
-// path, which cannot start with a scheme ("s3://", "pipe:", "http:") that
-// ffmpeg, or a library composing its command line, would read as anything
-// but the local file.
+// TestOutputNameNeverS3 guards ffmpeg-go's s3:// behaviour: its Output
+// uploads a name starting "s3://" to S3. The only name from outside media
+// that reaches Output is an encoder's file path, and it arrives as an
+// absolute path, which can start neither that way nor with any other scheme
+// ffmpeg would read as a protocol.
 func TestOutputNameNeverS3(t *testing.T) {
 	wd, err := os.Getwd()
 	if err != nil {

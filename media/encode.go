@@ -1,3 +1,8 @@
+//go:build cgo
+
+// The encoder builds only with cgo, as command.go explains: its command
+// line comes from ffmpeg-go.
+
 package media
 
 import (
@@ -19,12 +24,6 @@ const (
 	FormatMOV      = "mov"
 	FormatMatroska = "matroska"
 )
-
-// TimeRange is an interval [Start, End] in seconds on the input's timeline.
-type TimeRange struct {
-	Start float64 `json:"start"`
-	End   float64 `json:"end"`
-}
 
 // AudioEdit re-encodes the audio with some ranges silenced. Without an
 // AudioEdit the audio is stream-copied, bit-exact.

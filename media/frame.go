@@ -21,6 +21,12 @@ func (r Rational) Float() float64 {
 	return float64(r.Num) / float64(r.Den)
 }
 
+// TimeRange is an interval [Start, End] in seconds on the input's timeline.
+type TimeRange struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+}
+
 // Packet is a compressed packet of a stream other than the video (the audio)
 // carried unchanged from the decoder to the encoder.
 type Packet struct {

@@ -1,11 +1,7 @@
 package media
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,52 +96,4 @@ func (s probeStream) rotation() float64 {
 		return f
 	}
 	return 0
-}
-
-// transcode decodes input and encodes it again unchanged (or through
-// touch, which may modify each frame), returning the frame count.
-func transcode(t testing.TB, input, output string, dopt DecodeOptions, eopt EncodeOptions, touch func(*Frame)) int {
-	t.Helper()
-	ctx := context.Background()
-	d, err := NewDecoder(ctx, input, dopt)
-	if err != nil {
-		t.Fatalf("NewDecoder: %v", err)
-	}
-	defer d.Close()
-	e, err := NewFileEncoder(ctx, output, d.Layout(), d.Width, d.Height, eopt)
-	if err != nil {
-		t.Fatalf("NewFileEncoder: %v", err)
-	}
-	var f Frame
-	n := 0
-	for {
-		err := d.ReadFrame(&f)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			e.Abort()
-			t.Fatalf("ReadFrame %d: %v", n, err)
-		}
-		if f.Index != n {
-			t.Fatalf("frame index %d, want %d", f.Index, n)
-		}
-		if touch != nil {
-			touch(&f)
-		}
-		if err := e.WriteFrame(&f); err != nil {
-			t.Fatalf("WriteFrame: %v", err)
-		}
-		n++
-	}
-	if err := e.WritePackets(d.Trailing()); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Fatalf("encoder Close: %v", err)
-	}
-	if _, err := os.Stat(output); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
