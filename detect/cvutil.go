@@ -78,3 +78,60 @@ func loadONNX(data []byte, m Model) (gocv.Net, error) {
 	}
 	return net, nil
 }
+
+// netsBySize keeps one network per input size, built from the same
+// verified bytes, evicting the least recently used beyond max. Giving a
+// Net a new input shape makes OpenCV reallocate and re-initialise every
+// layer on the next forward pass (and for some models, with 4.6, reuse
+// stale blobs); a detector that alternates between a few sizes (YuNet's
+// passes at two scales, PP-OCR on frames of a video) pays that on every
+// call with a single Net.
+type netsBySize struct {
+	data  []byte
+	model Model
+	max   int
+	nets  map[image.Point]*gocv.Net
+	lru   []image.Point // most recent last
+}
+
+// newNetsBySize builds one network at once so that a model OpenCV cannot
+// load fails at Open rather than on the first frame.
+func newNetsBySize(data []byte, m Model, max int) (*netsBySize, error) {
+	n, err := loadONNX(data, m)
+	if err != nil {
+		return nil, err
+	}
+	n.Close()
+	return &netsBySize{data: data, model: m, max: max, nets: map[image.Point]*gocv.Net{}}, nil
+}
+
+// net returns the network for one input size.
+func (t *netsBySize) net(sz image.Point) (*gocv.Net, error) {
+	for i, p := range t.lru {
+		if p == sz {
+			t.lru = append(append(t.lru[:i:i], t.lru[i+1:]...), sz)
+			return t.nets[sz], nil
+		}
+	}
+	n, err := loadONNX(t.data, t.model)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.lru) >= t.max {
+		old := t.lru[0]
+		t.nets[old].Close()
+		delete(t.nets, old)
+		t.lru = t.lru[1:]
+	}
+	t.nets[sz] = &n
+	t.lru = append(t.lru, sz)
+	return &n, nil
+}
+
+func (t *netsBySize) Close() error {
+	for _, n := range t.nets {
+		n.Close()
+	}
+	t.nets, t.lru = map[image.Point]*gocv.Net{}, nil
+	return nil
+}

@@ -182,8 +182,12 @@ func TestYuNetAnchorsMatchNetwork(t *testing.T) {
 	for _, sz := range []image.Point{{320, 320}, {365, 648}, {608, 1080}, {167, 300}, {64, 64}, {65, 99}} {
 		img := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3)
 		blob := gocv.BlobFromImage(img, 1, sz, gocv.NewScalar(0, 0, 0, 0), false, false)
-		d.net.SetInput(blob, "")
-		outs := d.net.ForwardLayers([]string{"loc", "conf", "iou"})
+		net, err := d.sized.net(sz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.SetInput(blob, "")
+		outs := net.ForwardLayers([]string{"loc", "conf", "iou"})
 		if rows := outs[0].Size()[0]; rows != len(yunetPriors(sz.X, sz.Y)) {
 			t.Errorf("%v: network %d rows, Go %d anchors", sz, rows, len(yunetPriors(sz.X, sz.Y)))
 		}

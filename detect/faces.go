@@ -43,11 +43,19 @@ type scaledDetector struct {
 	inW, inH int
 	fill     [3]uint8
 	run      func(in gocv.Mat) ([]Box, error) // boxes in input pixels
+	// sized, when set, holds one network per input size for any-size
+	// networks (net is then unused and empty).
+	sized *netsBySize
 }
 
 func (d *scaledDetector) Name() string    { return d.name }
 func (d *scaledDetector) Models() []Model { return append([]Model(nil), d.models...) }
-func (d *scaledDetector) Close() error    { return d.net.Close() }
+func (d *scaledDetector) Close() error {
+	if d.sized != nil {
+		return d.sized.Close()
+	}
+	return d.net.Close()
+}
 
 // Detect runs every planned pass, maps the boxes back to the frame and
 // merges duplicates. Boxes may cross the frame edge (see inFrame).
@@ -155,12 +163,15 @@ func newYuNet(dir string, cfg Config) (*scaledDetector, error) {
 	if err != nil {
 		return nil, err
 	}
-	net, err := loadONNX(data, m)
+	// One network per pass size: each frame runs two or three passes
+	// of different sizes, and a Net given a new shape re-allocates and
+	// re-initialises every layer on its next forward pass.
+	sized, err := newNetsBySize(data, m, 8)
 	if err != nil {
 		return nil, err
 	}
 	d := &scaledDetector{
-		name: ModelYuNet, net: net, models: []Model{m},
+		name: ModelYuNet, models: []Model{m}, sized: sized,
 		thresh: cfg.faceThreshold(FaceYuNet), nms: cfg.NMSThreshold, minFace: cfg.MinFace,
 		rng: yunetRange, ratio: yunetRatio,
 	}
@@ -183,10 +194,14 @@ func newYuNet(dir string, cfg Config) (*scaledDetector, error) {
 			}
 			priors[sz] = p
 		}
+		net, err := d.sized.net(sz)
+		if err != nil {
+			return nil, err
+		}
 		blob := gocv.BlobFromImage(in, 1, sz, gocv.NewScalar(0, 0, 0, 0), false, false)
 		defer blob.Close()
-		d.net.SetInput(blob, "")
-		outs := d.net.ForwardLayers(outNames)
+		net.SetInput(blob, "")
+		outs := net.ForwardLayers(outNames)
 		defer closeAll(outs)
 		if len(outs) != 3 {
 			return nil, fmt.Errorf("yunet: %d outputs, want 3", len(outs))

@@ -16,13 +16,9 @@ const maxTextNets = 6
 // textNets runs PP-OCRv3 det. OpenCV 4.6 returns wrong probability maps
 // when one Net instance for this model sees a second input size (the
 // allocated blobs of the first shape are reused), so it keeps one Net per
-// input size, built from the same verified bytes, evicting the least
-// recently used beyond maxTextNets.
+// input size (see netsBySize).
 type textNets struct {
-	data  []byte
-	model Model
-	nets  map[image.Point]*gocv.Net
-	lru   []image.Point // most recent last
+	*netsBySize
 }
 
 func newTextNets(dir string) (*textNets, error) {
@@ -30,45 +26,11 @@ func newTextNets(dir string) (*textNets, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Build one network now so that a model OpenCV cannot load fails at
-	// Open rather than on the first frame.
-	n, err := loadONNX(data, m)
+	n, err := newNetsBySize(data, m, maxTextNets)
 	if err != nil {
 		return nil, err
 	}
-	n.Close()
-	return &textNets{data: data, model: m, nets: map[image.Point]*gocv.Net{}}, nil
-}
-
-// net returns the network for one input size.
-func (t *textNets) net(sz image.Point) (*gocv.Net, error) {
-	for i, p := range t.lru {
-		if p == sz {
-			t.lru = append(append(t.lru[:i:i], t.lru[i+1:]...), sz)
-			return t.nets[sz], nil
-		}
-	}
-	n, err := loadONNX(t.data, t.model)
-	if err != nil {
-		return nil, err
-	}
-	if len(t.lru) >= maxTextNets {
-		old := t.lru[0]
-		t.nets[old].Close()
-		delete(t.nets, old)
-		t.lru = t.lru[1:]
-	}
-	t.nets[sz] = &n
-	t.lru = append(t.lru, sz)
-	return &n, nil
-}
-
-func (t *textNets) Close() error {
-	for _, n := range t.nets {
-		n.Close()
-	}
-	t.nets, t.lru = map[image.Point]*gocv.Net{}, nil
-	return nil
+	return &textNets{n}, nil
 }
 
 // PP-OCR normalisation, applied per channel to the BGR image as PaddleOCR
