@@ -7,5 +7,6 @@
 // (fsynced), move sealed files into place, write a new checkpoint, unlock.
 // A crash at any point leaves a store that verifies: a sealed file is in
 // objects/ only once its import entry is durable, and staging files of an
-// import that never committed are swept by the next writer.
+// import that never committed, like the temporary files of an interrupted
+// checkpoint or statement write, are swept by the next writer.
 package store

@@ -221,13 +221,22 @@ func (s *Store) BeginExport(ctx context.Context, p ExportPayload, check func(*St
 	return out, nil
 }
 
+const statementSuffix = ".statement.txt"
+
 func (s *Store) statementPath(seq uint64) string {
-	return filepath.Join(s.Dir, ExportsDir, strconv.FormatUint(seq, 10)+".statement.txt")
+	return filepath.Join(s.Dir, ExportsDir, strconv.FormatUint(seq, 10)+statementSuffix)
 }
 
 // SaveExportStatement keeps a copy of a finished bundle's signed statement,
-// so that a receipt can later be matched to exactly what was sent.
+// so that a receipt can later be matched to exactly what was sent. It holds
+// the store lock while it writes: recovery, which removes the temporary
+// files of interrupted writes, runs under it.
 func (s *Store) SaveExportStatement(seq uint64, statement []byte) error {
+	lock, err := s.lock(context.Background())
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	if err := os.MkdirAll(filepath.Join(s.Dir, ExportsDir), 0o700); err != nil {
 		return err
 	}

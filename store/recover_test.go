@@ -240,3 +240,110 @@ func TestRecoverStaleCheckpoint(t *testing.T) {
 		t.Fatal("refreshing the checkpoint appended an entry")
 	}
 }
+
+// A crash while a checkpoint or an export statement was being written
+// (internal/atomicfile: a synced temporary file beside the target, then a
+// rename) leaves the temporary file. It holds nothing the store needs: the
+// checkpoint is re-signed from the ledger, and the statement was never
+// saved (the bundle carries it). verify notes it; the next writer removes
+// it and records that, and nothing else with a similar name.
+func TestRecoverSweepsTempFiles(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := importOne(t)
+	cp := readFile(t, filepath.Join(s.Dir, store.CheckpointFile))
+	if err := os.MkdirAll(filepath.Join(s.Dir, store.ExportsDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	temps := []string{
+		".checkpoint.tmp-1234567",         // a whole checkpoint, not yet renamed
+		".checkpoint.tmp-89",              // a checkpoint cut short
+		"exports/.4.statement.txt.tmp-77", // an export statement
+	}
+	for i, p := range temps {
+		os.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(p)), cp[:len(cp)/(i+1)], 0o644)
+	}
+	// Not what atomicfile leaves behind: kept.
+	keep := []string{".checkpoint.tmp-", "checkpoint.tmp-1", ".checkpoint.tmp", ".ledger.jsonl.tmp-1", "exports/.x.statement.txt.tmp-1", "exports/4.statement.txt"}
+	for _, p := range keep {
+		os.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(p)), []byte("x"), 0o644)
+	}
+
+	r := verified(t, s.Dir)
+	for _, p := range temps {
+		if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, p) && strings.Contains(n, "interrupted write") }) {
+			t.Errorf("no note about %s: %q", p, r.Notes)
+		}
+	}
+	if len(r.Notes) != len(temps) {
+		t.Errorf("notes %q, want one per temporary file", r.Notes)
+	}
+
+	n := ledger(t, s).Len()
+	touch(t, s)
+	for _, p := range temps {
+		if _, err := os.Lstat(filepath.Join(s.Dir, filepath.FromSlash(p))); !os.IsNotExist(err) {
+			t.Errorf("%s survived recovery: %v", p, err)
+		}
+	}
+	for _, p := range keep {
+		if _, err := os.Lstat(filepath.Join(s.Dir, filepath.FromSlash(p))); err != nil {
+			t.Errorf("recovery removed %s: %v", p, err)
+		}
+	}
+	l := ledger(t, s)
+	if l.Len() != n+1 {
+		t.Fatalf("%d entries after recovery, want %d", l.Len(), n+1)
+	}
+	p := lastRecover(t, l)
+	want := slices.Sorted(slices.Values(temps))
+	if !slices.Equal(p.Temps, want) || len(p.Published)+len(p.Discarded)+len(p.Swept) != 0 || p.TornTailBytes != 0 {
+		t.Fatalf("recover payload %+v, want temps %q", p, want)
+	}
+	if r := verified(t, s.Dir); len(r.Notes) != 0 {
+		t.Fatalf("notes after recovery: %q", r.Notes)
+	}
+	touch(t, s)
+	if ledger(t, s).Len() != l.Len() {
+		t.Fatal("a second transaction recovered again")
+	}
+}
+
+// Saving an export statement happens after the export's transaction, so it
+// takes the store lock itself: otherwise another writer's recovery could
+// sweep its temporary file between write and rename.
+func TestSaveExportStatementTakesTheLock(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := importOne(t)
+	lock := filepath.Join(s.Dir, store.LockFile)
+	holder := exec.Command(testenv.Tool(t, "flock"), "--exclusive", lock, "sleep", "60")
+	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kill := func() {
+		syscall.Kill(-holder.Process.Pid, syscall.SIGKILL)
+		holder.Wait()
+	}
+	defer kill()
+	waitLocked(t, lock, true)
+
+	done := make(chan error, 1)
+	go func() { done <- s.SaveExportStatement(7, []byte("statement")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("saved while another writer held the lock (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	kill()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting after the lock was released")
+	}
+	if b, err := s.ExportStatement(7); err != nil || string(b) != "statement" {
+		t.Fatalf("saved statement %q, %v", b, err)
+	}
+}

@@ -324,15 +324,26 @@ func (s *Store) UpdateAs(ctx context.Context, as *Person, fn func(tx *Tx) error)
 	return s.update(ctx, as, fn)
 }
 
+// lock takes the store's write lock, waiting until ctx is done. Closing
+// the returned file releases it.
+func (s *Store) lock(ctx context.Context) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(s.Dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := flock(ctx, f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) error {
-	lock, err := os.OpenFile(filepath.Join(s.Dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	if err := flock(ctx, lock); err != nil {
-		return err
-	}
 	lf, err := os.OpenFile(filepath.Join(s.Dir, LedgerFile), os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -452,13 +463,15 @@ type RecoverPayload struct {
 	Published      []string `json:"published,omitempty"` // committed imports moved into place
 	Discarded      []string `json:"discarded,omitempty"` // uncommitted staging files removed
 	Swept          []string `json:"swept,omitempty"`     // files of purged or retired objects removed
+	Temps          []string `json:"temps,omitempty"`     // temporary files of interrupted atomic writes removed
 }
 
 // recover repairs what an interrupted writer left: a torn ledger tail is
 // cut off (keeping every complete entry), committed sealed files still in
-// staging are moved into place, and staging files of imports that never
-// committed and whose writer is gone are removed. What it did is recorded
-// in a "recover" entry.
+// staging are moved into place, staging files of imports that never
+// committed and whose writer is gone are removed, and so are the temporary
+// files of interrupted checkpoint and statement writes (see TempFiles).
+// What it did is recorded in a "recover" entry.
 func (tx *Tx) recover(torn *manifest.TornTail) error {
 	var p RecoverPayload
 	if torn != nil {
@@ -522,6 +535,9 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 	if err != nil {
 		return err
 	}
+	if p.Temps, err = tx.s.removeTempFiles(); err != nil {
+		return err
+	}
 	if len(p.Published) > 0 || len(p.Discarded) > 0 || len(p.Swept) > 0 {
 		if err := atomicfile.SyncDir(staging); err != nil {
 			return err
@@ -533,7 +549,7 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 			return err
 		}
 	}
-	if torn == nil && len(p.Published) == 0 && len(p.Discarded) == 0 && len(p.Swept) == 0 {
+	if torn == nil && len(p.Published) == 0 && len(p.Discarded) == 0 && len(p.Swept) == 0 && len(p.Temps) == 0 {
 		return nil
 	}
 	payload, _ := json.Marshal(p)

@@ -77,6 +77,9 @@ func Store(ctx context.Context, dir string, opts StoreOptions) (*Report, error) 
 	if err := checkObjects(ctx, r, s, l, opts.Progress); err != nil {
 		return nil, err
 	}
+	if err := checkTempFiles(r, s); err != nil {
+		return nil, err
+	}
 	checkGovernance(r, s, l, issues)
 	return finish(r), nil
 }
@@ -203,6 +206,21 @@ func checkObjects(ctx context.Context, r *Report, s *store.Store, l *manifest.Le
 		if _, ok := st.Objects[id]; !ok {
 			r.note("staging/%s is left from an interrupted import that never committed; it is not evidence and the next write removes it", e.Name())
 		}
+	}
+	return nil
+}
+
+// checkTempFiles notes what an interrupted checkpoint or statement write
+// left: like an uncommitted staging file it is not evidence, and the next
+// write removes it. Files named like them elsewhere (objects/, keys/) are
+// strays all the same: custody writes no temporary files there.
+func checkTempFiles(r *Report, s *store.Store) error {
+	temps, err := s.TempFiles()
+	if err != nil {
+		return err
+	}
+	for _, p := range temps {
+		r.note("%s is a temporary file left by an interrupted write; it is not evidence and the next write removes it", p)
 	}
 	return nil
 }

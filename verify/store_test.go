@@ -121,6 +121,13 @@ func tamperCases() []tamperCase {
 			os.WriteFile(f.path(store.ObjectsDir+"/0badc0ffee00.age"), b, 0o600)
 			return none
 		}, []string{"object-stray"}},
+		{"stray file named like a temporary file", func(t *testing.T, f *fixture) verify.StoreOptions {
+			// custody writes no temporary files in objects/: a name does
+			// not excuse a sealed file the ledger does not register.
+			b, _ := os.ReadFile(f.object(0))
+			os.WriteFile(f.path(store.ObjectsDir+"/.checkpoint.tmp-1"), b, 0o600)
+			return none
+		}, []string{"object-stray"}},
 		{"stray file of another kind", func(t *testing.T, f *fixture) verify.StoreOptions {
 			os.WriteFile(f.path(store.ObjectsDir+"/notes.txt"), []byte("x"), 0o600)
 			return none
@@ -353,6 +360,13 @@ func TestInterruptedWritesVerify(t *testing.T) {
 		{"uncommitted staging file", func(t *testing.T, f *fixture) {
 			os.WriteFile(f.path(store.StagingDir+"/123456789abc.age.partial"), []byte("age-encryption.org/v1\n"), 0o600)
 		}, "never committed"},
+		{"checkpoint write cut short", func(t *testing.T, f *fixture) {
+			f.write(t, ".checkpoint.tmp-2830417", f.read(t, store.CheckpointFile)[:40])
+		}, ".checkpoint.tmp-2830417 is a temporary file left by an interrupted write"},
+		{"export statement save cut short", func(t *testing.T, f *fixture) {
+			os.Mkdir(f.path(store.ExportsDir), 0o700)
+			f.write(t, store.ExportsDir+"/.5.statement.txt.tmp-99", []byte("custody-bundle-statement"))
+		}, "exports/.5.statement.txt.tmp-99 is a temporary file left by an interrupted write"},
 		{"station.pub missing", func(t *testing.T, f *fixture) {
 			os.Remove(f.path(store.StationPubFile))
 		}, "station.pub is missing"},
