@@ -24,7 +24,7 @@ export CGO_CFLAGS   ?= -O2 -g -ffunction-sections -fdata-sections
 export CGO_CXXFLAGS ?= -O2 -g -ffunction-sections -fdata-sections
 export CGO_LDFLAGS  ?= -fuse-ld=lld -Wl,--gc-sections -Wl,--as-needed
 
-.PHONY: all deps build build-static test bench eval fuzz demo clean
+.PHONY: all deps build build-static dist test bench eval fuzz demo clean
 
 all: build
 
@@ -50,11 +50,24 @@ build: deps
 build-static:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/custody-static ./cmd/custody
 
+## dist: static binaries for the machines bundles are verified on, with SHA256SUMS
+DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+dist:
+	@mkdir -p dist; rm -f dist/custody-*
+	@for t in $(DIST_TARGETS); do \
+	  os=$${t%/*}; arch=$${t#*/}; ext=""; [ "$$os" = windows ] && ext=.exe; \
+	  echo "dist/custody-$$os-$$arch$$ext"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/custody-$$os-$$arch$$ext ./cmd/custody; \
+	done
+	cd dist && sha256sum custody-* > SHA256SUMS
+
 ## test: every test, including the static build and the Mat leak check
 test: deps
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet ./seal/... ./manifest/... ./verify/... ./store/... ./bundle/... ./media/... ./cmd/...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/custody
+	@# The verifier must at least build where police liaisons run it.
+	for t in $(DIST_TARGETS); do CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/custody; done
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -tags matprofile -run 'Leak|MatProfile' ./detect/... ./redact/...
 
@@ -110,4 +123,4 @@ demo: build
 	@echo; echo "demo finished: the store, the bundle (open report.html inside it) and the keys are in $(DEMO_DIR)"
 
 clean:
-	rm -rf bin .cache
+	rm -rf bin dist .cache

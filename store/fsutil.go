@@ -2,21 +2,19 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 )
 
 // flock takes an exclusive lock on f, waiting until ctx is done.
 func flock(ctx context.Context, f *os.File) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		locked, err := lockNB(f)
+		if locked {
 			return nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+		if err != nil {
 			return fmt.Errorf("locking %s: %w", f.Name(), err)
 		}
 		select {
@@ -29,7 +27,8 @@ func flock(ctx context.Context, f *os.File) error {
 
 // tryFlock takes an exclusive lock without waiting.
 func tryFlock(f *os.File) bool {
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+	locked, _ := lockNB(f)
+	return locked
 }
 
 // createStaging creates and locks a new staging file. Recovery removes any
