@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -95,7 +96,13 @@ func ParseLedgerLines(data []byte) ([]*manifest.Record, []Issue) {
 	for i, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
 		rec, err := manifest.ParseLine(line)
 		if err != nil {
-			issues = append(issues, issuef("ledger-malformed", fmt.Sprintf("%s line %d", LedgerFile, i+1), "%v", err))
+			code := "ledger-malformed"
+			if errors.Is(err, manifest.ErrDuplicateKey) {
+				// As verify says of a store's ledger: two readers of the
+				// signed bytes could disagree about what they say.
+				code = "ledger-duplicate-key"
+			}
+			issues = append(issues, issuef(code, fmt.Sprintf("%s line %d", LedgerFile, i+1), "%v", err))
 			continue
 		}
 		out = append(out, rec)

@@ -442,6 +442,17 @@ func TestBundleTamper(t *testing.T) {
 			bundletest.Resign(t, b, e.station, nil)
 			return b
 		}, code: "ledger-signature", msg: "does not verify .*the entry was edited"},
+		{name: "ledger-entry-with-duplicate-key", setup: func(t *testing.T, b string) string {
+			// A second "reason" that encoding/json would read in place of
+			// the signed one.
+			editLedger(t, b, func(l [][]byte) [][]byte {
+				i := lineWith(t, l, `review for incident INC-2026-0042`)
+				l[i] = bytes.Replace(l[i], []byte(`"payload":{`), []byte(`"payload":{"reason":"routine check",`), 1)
+				return l
+			})
+			bundletest.Resign(t, b, e.station, nil)
+			return b
+		}, code: "ledger-duplicate-key", msg: `duplicate key "reason"`},
 		{name: "proof-dropped-by-insider", setup: func(t *testing.T, b string) string {
 			editProofs(t, b, func(p *bundle.Proofs) { p.Inclusion = p.Inclusion[1:] })
 			bundletest.Resign(t, b, e.station, nil)
