@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -97,6 +98,13 @@ func Probe(ctx context.Context, input string) (*Info, error) {
 	if err != nil {
 		return nil, ErrToolMissing
 	}
+	// A path that does not exist or cannot be read is a usage error, not
+	// a file that is not media: say so plainly rather than as ffprobe does.
+	f, err := os.Open(input)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", input)
 	var stdout bytes.Buffer
 	stderr := NewTail(4096)

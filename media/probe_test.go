@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,7 +45,6 @@ func TestProbe(t *testing.T) {
 		{"text file", text, "not a video or audio recording", nil},
 		{"png still", make("p.png", "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1"), "still image", nil},
 		{"jpeg still", make("p.jpg", "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1"), "still image", nil},
-		{"missing", filepath.Join(dir, "nope.mp4"), "not a video or audio recording", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			info, err := Probe(context.Background(), tc.path)
@@ -61,6 +61,13 @@ func TestProbe(t *testing.T) {
 				t.Fatalf("unexpected probe result: %+v video %+v audio %+v", info, info.Video, info.Audio)
 			}
 		})
+	}
+}
+
+func TestProbeMissing(t *testing.T) {
+	_, err := Probe(context.Background(), filepath.Join(t.TempDir(), "nope.mp4"))
+	if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotMedia) {
+		t.Fatalf("got %v, want a not-exist error (a usage error, not a refusal)", err)
 	}
 }
 
