@@ -184,6 +184,19 @@ func cellMask(img bgrImage, r image.Rectangle, n int, smooth, ellipse bool) {
 	for i := range cys {
 		cys[i] = float64(edge(i, g.rows, h)+edge(i+1, g.rows, h)) / 2
 	}
+	// The horizontal interpolation depends on the column only.
+	type colInterp struct {
+		k0, k1 int // offsets of the two cells' means in a row of cells
+		fx     float64
+	}
+	var cols []colInterp
+	if smooth {
+		cols = make([]colInterp, w)
+		for lx := range cols {
+			x0, x1, fx := interp(cxs, float64(lx)+0.5)
+			cols[lx] = colInterp{x0 * 3, x1 * 3, fx}
+		}
+	}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		ly := y - r.Min.Y
 		row := img.pix[(y*img.w)*3:]
@@ -204,10 +217,12 @@ func cellMask(img bgrImage, r image.Rectangle, n int, smooth, ellipse bool) {
 				row[x*3], row[x*3+1], row[x*3+2] = byte(m[k]+0.5), byte(m[k+1]+0.5), byte(m[k+2]+0.5)
 				continue
 			}
-			x0, x1, fx := interp(cxs, float64(lx)+0.5)
+			ci := cols[lx]
+			fx := ci.fx
+			m0, m1 := m[y0*g.cols*3:], m[y1*g.cols*3:]
 			for c := 0; c < 3; c++ {
-				a := m[(y0*g.cols+x0)*3+c]*(1-fx) + m[(y0*g.cols+x1)*3+c]*fx
-				b := m[(y1*g.cols+x0)*3+c]*(1-fx) + m[(y1*g.cols+x1)*3+c]*fx
+				a := m0[ci.k0+c]*(1-fx) + m0[ci.k1+c]*fx
+				b := m1[ci.k0+c]*(1-fx) + m1[ci.k1+c]*fx
 				row[x*3+c] = byte(a*(1-fy) + b*fy + 0.5)
 			}
 		}
