@@ -162,6 +162,22 @@ func (c *Composite) FaceName() string { return c.face.Name() }
 // TextMode is the text mode in effect (none when the model was missing).
 func (c *Composite) TextMode() string { return c.textMode }
 
+// TextEvery is how many calls of Detect one text pass serves (see
+// Config.TextEvery); 0 when no text is masked.
+func (c *Composite) TextEvery() int {
+	if c.text == nil {
+		return 0
+	}
+	return c.cfg.TextEvery
+}
+
+// ResetText forgets the last text pass, so that the next call of Detect
+// or DetectText runs the text model whatever the cadence: a new video or
+// image must not inherit the previous one's text boxes.
+func (c *Composite) ResetText() {
+	c.textCalls, c.carry, c.carrySize = 0, nil, image.Point{}
+}
+
 // Config is the configuration in effect, defaults filled in, for the audit
 // record.
 func (c *Composite) Config() Config { return c.cfg }

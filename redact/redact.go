@@ -23,9 +23,11 @@ import (
 )
 
 // Options configures Redact and RedactTo. The zero value with a Detector
-// set is the default: every frame detected, 20% margin, irreversible blur
-// in ellipses, libx264 CRF 20 veryfast, audio copied bit-exact, metadata
-// stripped.
+// set is the default: detection on every DefaultEvery-th frame (4) with
+// tracking between, 20% margin, irreversible blur in ellipses, libx264
+// CRF 20 veryfast, audio copied bit-exact, metadata stripped. The text
+// cadence is the detector's (detect.Config.TextEvery; the CLI's default
+// is a text pass on every fourth detection pass).
 type Options struct {
 	ScanOptions
 	// Style of the masks; "" means StyleBlur.
@@ -395,6 +397,9 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	rep.Params = Params{Every: opt.Every, Margin: opt.Margin, Style: opt.Style, Shape: opt.Shape, Tracker: tropt,
 		Codec: codec, Preset: preset, CRF: crf,
 		Mute: opt.Mute, Bleep: opt.Bleep, NoAudio: opt.NoAudio, KeepMetadata: opt.KeepMetadata, EditsSHA256: opt.EditsSHA256}
+	if c, ok := opt.Detector.(interface{ Config() detect.Config }); ok {
+		rep.Params.Detection = c.Config().String()
+	}
 
 	expected := int(info.Video.Frames)
 	total := expected

@@ -75,7 +75,7 @@ func TestRedactFaces(t *testing.T) {
 		}
 	}
 	if rep.Params.Style != StyleBlur || rep.Params.Shape != ShapeEllipse || rep.Params.Margin != 0.2 ||
-		rep.Params.Codec != "libx264" || rep.Params.CRF != media.DefaultCRF || rep.Params.Every != 1 {
+		rep.Params.Codec != "libx264" || rep.Params.CRF != media.DefaultCRF || rep.Params.Every != DefaultEvery {
 		t.Errorf("params %+v", rep.Params)
 	}
 

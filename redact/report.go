@@ -60,7 +60,11 @@ type Report struct {
 
 // Params are the tool parameters of a run.
 type Params struct {
-	Every        int               `json:"every"`
+	Every int `json:"every"`
+	// Detection is the detector's configuration in effect (detect.Config
+	// String: thresholds, minimum face, text mode and text_every), when
+	// the detector reports it.
+	Detection    string            `json:"detection,omitempty"`
 	Margin       float64           `json:"margin"`
 	Style        Style             `json:"style"`
 	Shape        Shape             `json:"shape"`

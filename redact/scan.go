@@ -26,7 +26,10 @@ type ScanOptions struct {
 	// goroutine only and not closed.
 	Detector detect.Detector
 	// Every runs the detector on every Every-th frame (and on the last);
-	// the tracker fills the frames between. 0 means 1.
+	// the tracker fills the frames between (interpolating between
+	// detections, and masking a new track back to the frame after the
+	// previous detection pass). 0 means DefaultEvery; 1 is the thorough
+	// setting.
 	Every int
 	// Margin grows each box by this share of its size on every side; 0
 	// means detect.DefaultMargin (20%).
@@ -57,7 +60,7 @@ func (o *ScanOptions) normalize() error {
 		return ErrNoDetector
 	}
 	if o.Every == 0 {
-		o.Every = 1
+		o.Every = DefaultEvery
 	}
 	if o.Every < 1 || o.Every > 1000 {
 		return optErr("every %d: use 1 (every frame) up to 1000", o.Every)
@@ -74,6 +77,17 @@ func (o *ScanOptions) normalize() error {
 	}
 	return nil
 }
+
+// DefaultEvery is the default detection stride: the detector runs on every
+// fourth frame (and the first and last), which at 30 fps is 7.5 passes a
+// second. The tracker interpolates between passes and masks a new face
+// back to the frame after the previous pass, so a face is masked on every
+// frame it is on as long as it is found on some pass; a face that is
+// detectable on fewer than one frame in four is the risk. With a DNN
+// detector this runs at over twice real time on 2 cores where every frame
+// (Every 1, the thorough setting) runs at about a third of real time
+// (see BenchmarkRedact in cmd/custody).
+const DefaultEvery = 4
 
 // item is one frame travelling through the pipeline.
 type item struct {
@@ -107,6 +121,15 @@ func newScanner(o *ScanOptions, fps float64, orient orientation, exclude []int, 
 	if topt.Hold < o.Every {
 		topt.Hold = o.Every
 	}
+	// A text pass on every few detection passes only: a badge it finds
+	// is masked back to the frame after the previous text pass. Each
+	// video starts with a text pass.
+	if d, ok := o.Detector.(textCadence); ok {
+		d.ResetText()
+		if n := d.TextEvery(); n > 1 {
+			topt.TextLookBack = max(topt.TextLookBack, n*o.Every-1)
+		}
+	}
 	dw, dh := orient.displaySize()
 	topt.Width, topt.Height = dw, dh
 	topt.Exclude = exclude
@@ -119,6 +142,13 @@ func newScanner(o *ScanOptions, fps float64, orient orientation, exclude []int, 
 }
 
 func (s *scanner) close() { s.rot.Close() }
+
+// textCadence is a detector that runs its text pass on every few calls
+// only (*detect.Composite).
+type textCadence interface {
+	TextEvery() int
+	ResetText()
+}
 
 // push takes the next frame.
 func (s *scanner) push(it *item) error {

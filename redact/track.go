@@ -55,6 +55,13 @@ type TrackerOptions struct {
 	// reaches at least back to the frame after the previous observation.
 	// Must be >= 0.
 	LookBack int
+	// TextLookBack, when above LookBack, is the look-back of new text
+	// tracks (badges, ID cards). When the text detector runs on every
+	// few detection passes only, a badge first found on one text pass
+	// may have been in view since the frame after the previous one; the
+	// redactor sets it to the text stride in frames less one, so that
+	// the mask reaches back there. It raises Delay. Must be >= 0.
+	TextLookBack int `json:",omitempty"`
 	// LookAhead is how many frames the tracker waits for a re-detection
 	// before it commits held boxes; gaps up to LookAhead frames are filled
 	// by exact linear interpolation. Longer gaps are held first, then
@@ -136,8 +143,8 @@ func (o TrackerOptions) validate() error {
 		return fmt.Errorf("%w: %s", ErrTrackerOptions, fmt.Sprintf(format, args...))
 	}
 	switch {
-	case o.Hold < 0 || o.LookBack < 0 || o.LookAhead < 0:
-		return bad("Hold, LookBack and LookAhead must be >= 0 (got %d, %d, %d)", o.Hold, o.LookBack, o.LookAhead)
+	case o.Hold < 0 || o.LookBack < 0 || o.LookAhead < 0 || o.TextLookBack < 0:
+		return bad("Hold, LookBack, TextLookBack and LookAhead must be >= 0 (got %d, %d, %d, %d)", o.Hold, o.LookBack, o.TextLookBack, o.LookAhead)
 	case !finite(o.HighScore) || !finite(o.MinScore):
 		return bad("scores must be finite")
 	case !(o.MatchIoU > 0 && o.MatchIoU <= 1) || !(o.LowMatchIoU > 0 && o.LowMatchIoU <= 1):
@@ -269,7 +276,7 @@ func NewTracker(opt TrackerOptions) (*Tracker, error) {
 	for _, id := range opt.Exclude {
 		t.exclude[id] = true
 	}
-	t.delay = max(opt.LookBack, opt.LookAhead)
+	t.delay = max(opt.LookBack, opt.LookAhead, opt.TextLookBack)
 	return t, nil
 }
 

@@ -223,7 +223,11 @@ func (t *Tracker) associate(frame int, boxes []detect.Box) {
 		if dUsed[j] {
 			continue
 		}
-		start := min(frame-t.opt.LookBack, t.lastObs+1)
+		back := t.opt.LookBack
+		if d.label == detect.LabelText {
+			back = max(back, t.opt.TextLookBack)
+		}
+		start := min(frame-back, t.lastObs+1)
 		start = max(start, t.done, 0)
 		a := anchor{frame, d.box, d.score}
 		tr := &track{

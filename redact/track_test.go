@@ -169,6 +169,50 @@ func TestTrackerLookBack(t *testing.T) {
 	}
 }
 
+// TextLookBack: with the text detector running on every few detection
+// passes only, a badge first found on a text pass is masked back to the
+// frame after the previous text pass, while a face keeps the ordinary
+// look-back.
+func TestTrackerTextLookBack(t *testing.T) {
+	o := testOpts()
+	o.TextLookBack = 15 // text on every 4th pass of every 4 frames: back to the frame after the previous text pass
+	const born, every = 18, 4
+	face := linear{x: 100, y: 50, w: 30, h: 30, vx: 1, label: detect.LabelFace, score: 0.8}
+	badge := linear{x: 100, y: 120, w: 30, h: 20, vx: 1, label: detect.LabelText, score: 0.8}
+	// Text passes at 0, 16, 32: the badge, in view from frame 18, is
+	// first found at 32; the face at 20.
+	r := runTracker(t, o, 48, every, func(f int) []detect.Box {
+		var out []detect.Box
+		if f >= born {
+			out = append(out, face.at(f))
+		}
+		if f >= 32 {
+			out = append(out, badge.at(f))
+		}
+		return out
+	})
+	first := map[detect.Label]int{}
+	for _, tk := range r.tracks {
+		first[tk.Label] = tk.First
+	}
+	if first[detect.LabelFace] != 17 || first[detect.LabelText] != 17 {
+		t.Errorf("face masked from %d (want 17: back to the previous pass), badge from %d (want 17: back to the previous text pass)",
+			first[detect.LabelFace], first[detect.LabelText])
+	}
+	if d := mustTracker(t, o).Delay(); d != 15 {
+		t.Errorf("delay %d, want TextLookBack 15", d)
+	}
+}
+
+func mustTracker(t *testing.T, o TrackerOptions) *Tracker {
+	t.Helper()
+	tr, err := NewTracker(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 func TestTrackerHoldAfterLoss(t *testing.T) {
 	tests := []struct {
 		name   string
