@@ -73,7 +73,7 @@ test: deps
 
 ## bench: speed and memory targets, each measured beside its baseline in the same run
 bench: deps
-	$(GO) test -run '^$$' -bench 'Import|VerifyBundle' -benchtime 1x -timeout 60m ./cmd/custody
+	$(GO) test -run '^$$' -bench 'Import|VerifyBundle|Redact' -benchtime 1x -timeout 60m ./cmd/custody
 
 ## eval: detection recall/precision on real photos (each model), redaction speed beside an
 ## ffmpeg transcode of the same clip, and the leak check on the real clips

@@ -23,7 +23,7 @@ import (
 )
 
 // Options configures Redact and RedactTo. The zero value with a Detector
-// set is the default: detection on every DefaultEvery-th frame (4) with
+// set is the default: detection on every DefaultEvery-th frame (6) with
 // tracking between, 20% margin, irreversible blur in ellipses, libx264
 // CRF 20 veryfast, audio copied bit-exact, metadata stripped. The text
 // cadence is the detector's (detect.Config.TextEvery; the CLI's default

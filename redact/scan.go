@@ -79,15 +79,16 @@ func (o *ScanOptions) normalize() error {
 }
 
 // DefaultEvery is the default detection stride: the detector runs on every
-// fourth frame (and the first and last), which at 30 fps is 7.5 passes a
-// second. The tracker interpolates between passes and masks a new face
-// back to the frame after the previous pass, so a face is masked on every
-// frame it is on as long as it is found on some pass; a face that is
-// detectable on fewer than one frame in four is the risk. With a DNN
-// detector this runs at over twice real time on 2 cores where every frame
-// (Every 1, the thorough setting) runs at about a third of real time
-// (see BenchmarkRedact in cmd/custody).
-const DefaultEvery = 4
+// sixth frame (and the first and last), five passes a second at 30 fps.
+// The tracker interpolates between passes and masks a new face back to
+// the frame after the previous pass, so a face is masked on every frame it
+// is on as long as some pass finds it; a face detectable on fewer than one
+// frame in six is the risk, and Every 1 (the thorough setting, about five
+// times the CPU time) the answer. Decoding and encoding cost about twice
+// an ffmpeg transcode of the same clip on their own; every sixth frame
+// keeps YuNet with badges to a fraction of that (see BenchmarkRedact in
+// cmd/custody).
+const DefaultEvery = 6
 
 // item is one frame travelling through the pipeline.
 type item struct {
