@@ -173,24 +173,11 @@ func (s *keyScanner) object(depth int) error {
 			return errNotJSON
 		}
 		s.i++
-		s.path = append(s.path, pathStep{key: key})
-		err = s.value(depth + 1)
-		s.path = s.path[:len(s.path)-1]
-		if err != nil {
+		if err := s.member(pathStep{key: key}, depth); err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.data) {
-			return errNotJSON
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return errNotJSON
+		if done, err := s.next('}'); done || err != nil {
+			return err
 		}
 	}
 }
@@ -203,26 +190,40 @@ func (s *keyScanner) array(depth int) error {
 		return nil
 	}
 	for n := 0; ; n++ {
-		s.path = append(s.path, pathStep{index: n, arr: true})
-		err := s.value(depth + 1)
-		s.path = s.path[:len(s.path)-1]
-		if err != nil {
+		if err := s.member(pathStep{index: n, arr: true}, depth); err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.data) {
-			return errNotJSON
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return nil
-		default:
-			return errNotJSON
+		if done, err := s.next(']'); done || err != nil {
+			return err
 		}
 	}
+}
+
+// member scans the value of an object member or array element, with step
+// on the path for error messages.
+func (s *keyScanner) member(step pathStep, depth int) error {
+	s.path = append(s.path, step)
+	err := s.value(depth + 1)
+	s.path = s.path[:len(s.path)-1]
+	return err
+}
+
+// next consumes what follows a member or element: a comma, or the closing
+// byte, when it reports done.
+func (s *keyScanner) next(closing byte) (done bool, err error) {
+	s.ws()
+	if s.i >= len(s.data) {
+		return false, errNotJSON
+	}
+	switch s.data[s.i] {
+	case ',':
+		s.i++
+		return false, nil
+	case closing:
+		s.i++
+		return true, nil
+	}
+	return false, errNotJSON
 }
 
 // where names the object being scanned: entry.payload.list[1], or "the
