@@ -260,9 +260,26 @@ type pipeline struct {
 func (p *pipeline) run(ctx context.Context, pool int, size int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Buffers are made as the reader needs them, up to pool: a short clip
+	// (or a fast detector) never pays for the whole pool.
 	free := make(chan *item, pool)
-	for range pool {
-		free <- &item{f: media.Frame{Data: make([]byte, size)}}
+	made := 0
+	next := func() *item {
+		select {
+		case it := <-free:
+			return it
+		default:
+		}
+		if made < pool {
+			made++
+			return &item{f: media.Frame{Data: make([]byte, size)}}
+		}
+		select {
+		case it := <-free:
+			return it
+		case <-ctx.Done():
+			return nil
+		}
 	}
 	toScan := make(chan *item, 2)
 	toSink := make(chan *item, 2)
@@ -273,10 +290,8 @@ func (p *pipeline) run(ctx context.Context, pool int, size int) error {
 		defer close(readDone)
 		defer close(toScan)
 		for {
-			var it *item
-			select {
-			case it = <-free:
-			case <-ctx.Done():
+			it := next()
+			if it == nil || ctx.Err() != nil {
 				return
 			}
 			if err := p.dec.ReadFrame(&it.f); err != nil {
