@@ -78,8 +78,11 @@ bench: deps
 ## eval: detection recall/precision on real photos (each model), redaction speed beside an
 ## ffmpeg transcode of the same clip, and the leak check on the real clips
 eval: deps
-	$(GO) test -count=1 -timeout 60m -eval -run 'TestEval$$|TestEvalLarge|TestEvalRotated' -v ./detect | grep -v '^=== RUN'
-	$(GO) test -count=1 -timeout 60m -eval -run 'TestEval$$' -v ./redact | grep -v '^=== RUN'
+	@# The package goes before -eval: go test stops reading its own flags
+	@# at the first one it does not know, and would take ./detect for a
+	@# test flag.
+	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEval$$|TestEvalLarge|TestEvalRotated' -v -eval | grep -v '^=== RUN'
+	$(GO) test ./redact -count=1 -timeout 60m -run 'TestEval$$' -v -eval | grep -v '^=== RUN'
 
 ## fuzz: run each fuzzer for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -100,11 +100,14 @@ func Probe(ctx context.Context, input string) (*Info, error) {
 	}
 	// A path that does not exist or cannot be read is a usage error, not
 	// a file that is not media: say so plainly rather than as ffprobe does.
-	f, err := os.Open(input)
-	if err != nil {
-		return nil, err
+	// (URLs, which ffmpeg reads itself, are left to ffprobe.)
+	if !isURL(input) {
+		f, err := os.Open(input)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
 	}
-	f.Close()
 	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", input)
 	var stdout bytes.Buffer
 	stderr := NewTail(4096)
@@ -242,3 +245,18 @@ func (t *Tail) Write(p []byte) (int, error) {
 }
 
 func (t *Tail) String() string { return string(t.buf) }
+
+// isURL reports whether ffmpeg would read input through a network
+// protocol (scheme://...) rather than as a local path.
+func isURL(input string) bool {
+	scheme, _, ok := strings.Cut(input, "://")
+	if !ok || len(scheme) < 2 {
+		return false
+	}
+	for _, r := range scheme {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

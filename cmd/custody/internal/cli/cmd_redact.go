@@ -255,7 +255,7 @@ mask whole frames for a time range, each with a reason for the audit.`,
 	fl.BoolVar(&keepMeta, "keep-metadata", false, "keep identifying container metadata (GPS, serial numbers)")
 	fl.StringVar(&codec, "codec", "libx264", "video codec: libx264 or libx265")
 	fl.StringVar(&preset, "preset", "", "encoder preset (default veryfast)")
-	fl.IntVar(&crf, "crf", 0, "encoder quality, lower is better (default 18)")
+	fl.IntVar(&crf, "crf", media.DefaultCRF, "encoder quality (x264/x265 constant rate factor), lower is better")
 	fl.StringVar(&reviewDir, "review", "", "write review material (tracks.json, contact sheet, previews) to DIR; in store mode it is sealed instead")
 	fl.StringVar(&editsFile, "edits", "", "the DPO's edits (JSON): excluded tracks, manual regions, masked frame ranges")
 	fl.StringArrayVarP(&identities, "identity", "i", nil, "store mode: identity that can open the clip; under dual control the owner's SSH key")
