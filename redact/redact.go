@@ -314,6 +314,9 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 				ErrEdits, e, opt.Every)
 		}
 	}
+	// ffmpeg's version, for the record, is asked while the work starts.
+	version := make(chan string, 1)
+	go func() { v, _ := media.FFmpegVersion(ctx); version <- v }()
 	info := opt.Info
 	if info == nil {
 		if info, err = media.Probe(ctx, input); err != nil {
@@ -383,7 +386,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		}
 	}()
 	rep.FFmpeg = FFmpegRecord{Decode: dec.Args, Encode: enc.Args}
-	rep.FFmpeg.Version, _ = media.FFmpegVersion(ctx)
+	rep.FFmpeg.Version = <-version
 
 	orient := newOrientation(info.Video.Rotation, dec.Width, dec.Height)
 	sc, err := newScanner(&opt.ScanOptions, info.Video.FPS, orient, nil, nil)

@@ -221,12 +221,29 @@ mask whole frames for a time range, each with a reason for the audit.`,
 			if f.dir != "" && out != "" {
 				return usagef("-o is for plain files; in store mode the output is sealed into the store")
 			}
+			// In plain mode, probe the input while the models load: each
+			// takes a few tenths of a second before the first frame.
+			type probed struct {
+				info *media.Info
+				err  error
+			}
+			pc := make(chan probed, 1)
+			if f.dir == "" {
+				go func() { i, err := media.Probe(ctx, args[0]); pc <- probed{i, err} }()
+			}
 			det, scan, err := d.open(e, cmd)
 			if err != nil {
 				return err
 			}
 			defer det.Close()
 			opt.ScanOptions = scan
+			if f.dir == "" {
+				p := <-pc
+				if p.err != nil {
+					return p.err
+				}
+				opt.Info = p.info
+			}
 			prog, done := e.frameBar("redacting")
 			opt.Progress = prog
 			defer done()
