@@ -32,12 +32,7 @@ func BenchmarkVerifyBundle(b *testing.B) {
 		large, _ = strconv.Atoi(s)
 	}
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "custody-static")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildCustody(b, dir, true)
 	type result struct {
 		mib                 float64
 		ours, zip, baseline time.Duration

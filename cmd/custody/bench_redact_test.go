@@ -47,10 +47,7 @@ func BenchmarkRedact(b *testing.B) {
 		testenv.Shared(b, "data/video/gen2_demo_assets_test_face_video.mp4"),
 	}
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "custody")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildCustody(b, dir, false)
 
 	const rounds = 3
 	type row struct {

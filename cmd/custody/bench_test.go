@@ -47,16 +47,7 @@ func BenchmarkImport(b *testing.B) {
 	// Both builds: the static one (no OpenCV) and the full one, whose
 	// OpenCV shared libraries are mapped at start-up whatever the command.
 	// The full one is linked as `make build` links it (fullBuildEnv).
-	bins := map[string]string{"static": filepath.Join(dir, "custody-static"), "full": filepath.Join(dir, "custody")}
-	for kind, bin := range bins {
-		cmd := exec.Command("go", "build", "-o", bin, ".")
-		if kind == "static" {
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("build %s: %v\n%s", kind, err, out)
-		}
-	}
+	bins := map[string]string{"static": buildCustody(b, dir, true), "full": buildCustody(b, dir, false)}
 	key := filepath.Join(dir, "k.txt")
 	exec.Command("age-keygen", "-o", key).Run()
 	pubb, _ := exec.Command("age-keygen", "-y", key).Output()

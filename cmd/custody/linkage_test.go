@@ -5,8 +5,6 @@ package main
 import (
 	"debug/elf"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,10 +18,7 @@ func TestLinkedLibraries(t *testing.T) {
 	if !strings.Contains(os.Getenv("CGO_LDFLAGS"), "--gc-sections") {
 		t.Skip("CGO_LDFLAGS is not the Makefile's: run `make test`, which links as `make build` does")
 	}
-	bin := filepath.Join(t.TempDir(), "custody")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildCustody(t, t.TempDir(), false)
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)

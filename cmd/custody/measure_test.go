@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -134,4 +135,25 @@ b=bytearray(200<<20)`
 	if mib < 200 || mib > 260 {
 		t.Fatalf("peak RSS %.1f MiB, want 200-260 (the process's own 200 MiB, not its 400 MiB child)", mib)
 	}
+}
+
+// buildCustody builds the custody binary into dir, the static
+// (CGO_ENABLED=0) build or the full one, with this process's environment:
+// under make, the Makefile's cgo flags, so the full build is linked as
+// `make build` links it.
+func buildCustody(tb testing.TB, dir string, static bool) string {
+	tb.Helper()
+	name := "custody"
+	if static {
+		name = "custody-static"
+	}
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if static {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("building %s: %v\n%s", name, err, out)
+	}
+	return bin
 }
