@@ -38,7 +38,9 @@ func readStill(path string) (bgr []byte, w, h int, err error) {
 		return nil, 0, 0, err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
+	// The buffer holds a whole APP1 segment (at most 64 KiB), so that the
+	// EXIF orientation can be read from it before decoding.
+	br := bufio.NewReaderSize(f, 66<<10)
 	cfg, _, err := image.DecodeConfig(br)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("%w: %s is not an image custody can read (JPEG, PNG, GIF, BMP, TIFF or WebP): %v", media.ErrNotMedia, path, err)
@@ -51,7 +53,7 @@ func readStill(path string) (bgr []byte, w, h int, err error) {
 	}
 	br.Reset(f)
 	// The orientation is read from the same bytes the decoder sees.
-	head, _ := br.Peek(128 << 10)
+	head, _ := br.Peek(66 << 10)
 	orient := exifOrientation(head)
 	img, _, err := image.Decode(br)
 	if err != nil {
@@ -156,12 +158,16 @@ func parseEXIFOrientation(b []byte) (int, error) {
 			continue
 		}
 		n := int(binary.BigEndian.Uint16(b[p+2:]))
-		if n < 2 || p+2+n > len(b) {
+		if n < 2 {
 			return 0, errNoEXIF
 		}
-		seg := b[p+4 : p+2+n]
-		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			return tiffOrientation(seg[6:])
+		if marker == 0xE1 {
+			// The orientation sits near the start of the segment; b may
+			// end before the segment does (a long one, a short read).
+			seg := b[p+4 : min(p+2+n, len(b))]
+			if bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+				return tiffOrientation(seg[6:])
+			}
 		}
 		p += 2 + n
 	}

@@ -38,6 +38,13 @@ func TestReadStillMatchesOpenCV(t *testing.T) {
 		}
 		files = append(files, p)
 	}
+	// A 60 KB segment, as with a camera's thumbnail: the orientation must
+	// still be read although the segment is longer than a small buffer.
+	p := filepath.Join(dir, "orient-6-thumbnail.jpg")
+	if err := os.WriteFile(p, withEXIFPadded(jpeg, 6, binary.BigEndian, 60000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, p)
 	for _, p := range files {
 		ref := gocv.IMRead(p, gocv.IMReadColor)
 		if ref.Empty() {

@@ -17,6 +17,12 @@ import (
 // withEXIF returns a JPEG with an APP1 Exif segment carrying orientation o
 // (in byte order bo) spliced in after SOI.
 func withEXIF(jpeg []byte, o uint16, bo binary.ByteOrder) []byte {
+	return withEXIFPadded(jpeg, o, bo, 0)
+}
+
+// withEXIFPadded is withEXIF with pad bytes after the IFD, as a camera's
+// embedded thumbnail would add.
+func withEXIFPadded(jpeg []byte, o uint16, bo binary.ByteOrder, pad int) []byte {
 	var t bytes.Buffer
 	if bo == binary.LittleEndian {
 		t.WriteString("II*\x00")
@@ -35,6 +41,7 @@ func withEXIF(jpeg []byte, o uint16, bo binary.ByteOrder) []byte {
 	binary.Write(&t, bo, o)
 	binary.Write(&t, bo, uint16(0))
 	binary.Write(&t, bo, uint32(0)) // no next IFD
+	t.Write(make([]byte, pad))
 	seg := append([]byte("Exif\x00\x00"), t.Bytes()...)
 	out := append([]byte{0xFF, 0xD8, 0xFF, 0xE1}, byte((len(seg)+2)>>8), byte(len(seg)+2))
 	out = append(out, seg...)
