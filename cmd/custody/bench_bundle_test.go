@@ -52,9 +52,9 @@ func BenchmarkVerifyBundle(b *testing.B) {
 		const rounds = 3
 		var ours, zips, base []time.Duration
 		for i := 0; i < rounds; i++ {
-			ours = append(ours, timeRun(b, bin, "verify", bdir, "--key", key))
-			zips = append(zips, timeRun(b, bin, "verify", bzip, "--key", key))
-			base = append(base, timeRun(b, "sha512sum", files...))
+			ours = append(ours, timeRun(b, bin, "verify", bdir, "--key", key).wall)
+			zips = append(zips, timeRun(b, bin, "verify", bzip, "--key", key).wall)
+			base = append(base, timeRun(b, "sha512sum", files...).wall)
 		}
 		// Memory in separate runs, so that measuring it cannot slow the
 		// timed ones.

@@ -3,17 +3,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/custody-evidence/custody/internal/testenv"
+	"github.com/custody-evidence/custody/media"
 )
 
 // BenchmarkRedact measures `custody redact IN -o OUT` with the default
@@ -61,8 +61,17 @@ func BenchmarkRedact(b *testing.B) {
 		target, measured bool
 	}
 	var rows []row
+	// Start each command with no dirty pages left by the one before.
+	timedRun := func(name string, args ...string) run {
+		syscall.Sync()
+		return timeRun(b, name, args...)
+	}
 	for _, in := range clips {
-		frames, duration := probeClip(b, in)
+		info, err := media.Probe(context.Background(), in)
+		if err != nil || info.Video == nil || info.Video.Frames == 0 || info.Duration <= 0 {
+			b.Fatalf("probing %s: %v", in, err)
+		}
+		frames, duration := int(info.Video.Frames), info.Duration
 		out := func(name string) string { return filepath.Join(dir, name+".mp4") }
 		redactArgs := func(extra ...string) []string {
 			return append([]string{"redact", in, "-o", out("redacted"), "--models", models}, extra...)
@@ -70,16 +79,16 @@ func BenchmarkRedact(b *testing.B) {
 		var base, ours []run
 		for i := 0; i < rounds; i++ {
 			os.Remove(out("baseline"))
-			base = append(base, timedRun(b, "ffmpeg", "-v", "error", "-y", "-i", in, "-c:v", "libx264", "-preset", "veryfast", out("baseline")))
+			base = append(base, timedRun("ffmpeg", "-v", "error", "-y", "-i", in, "-c:v", "libx264", "-preset", "veryfast", out("baseline")))
 			os.Remove(out("redacted"))
-			ours = append(ours, timedRun(b, bin, redactArgs()...))
+			ours = append(ours, timedRun(bin, redactArgs()...))
 		}
 		bm, om := medianRun(base), medianRun(ours)
 		name := filepath.Base(in)
 		rows = append(rows, row{clip: name, setup: "default", frames: frames, duration: duration,
 			wall: om.wall, cpu: om.cpu, baseWall: bm.wall, baseCPU: bm.cpu, target: true})
 		os.Remove(out("redacted"))
-		th := timedRun(b, bin, redactArgs("--every", "1", "--text-every", "1")...)
+		th := timedRun(bin, redactArgs("--every", "1", "--text-every", "1")...)
 		rows = append(rows, row{clip: name, setup: "--every 1 --text-every 1", frames: frames, duration: duration,
 			wall: th.wall, cpu: th.cpu, baseWall: bm.wall, baseCPU: bm.cpu})
 		if strings.HasPrefix(name, "gen1") {
@@ -119,62 +128,4 @@ func BenchmarkRedact(b *testing.B) {
 		"cpu ms/f: user+system CPU per frame of the command and the ffmpeg processes it ran, on all cores (less load-dependent than wall time);\n" +
 		"its ratio is the transcode's CPU over custody's: with both using the 2 cores fully, the fps ratio tends to it.\n")
 	b.Log("\n" + s.String())
-}
-
-// run is one timed command: wall time and the CPU time (user + system) of
-// the process and of the children it waited for.
-type run struct {
-	wall, cpu time.Duration
-}
-
-func timedRun(tb testing.TB, name string, args ...string) run {
-	tb.Helper()
-	syscall.Sync()
-	cmd := exec.Command(name, args...)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	wall := time.Since(start)
-	if err != nil {
-		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	var cpu time.Duration
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	return run{wall: wall, cpu: cpu}
-}
-
-// medianRun is the run with the median wall time.
-func medianRun(rs []run) run {
-	walls := make([]time.Duration, len(rs))
-	for i, r := range rs {
-		walls[i] = r.wall
-	}
-	m := median(walls)
-	for _, r := range rs {
-		if r.wall == m {
-			return r
-		}
-	}
-	return rs[0]
-}
-
-// probeClip returns the video stream's frame count and the clip's duration.
-func probeClip(tb testing.TB, in string) (int, float64) {
-	tb.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
-		"-show_entries", "stream=nb_read_packets:format=duration", "-of", "default=nw=1:nk=1", in).Output()
-	if err != nil {
-		tb.Fatalf("ffprobe %s: %v", in, err)
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		tb.Fatalf("ffprobe %s: %q", in, out)
-	}
-	frames, err1 := strconv.Atoi(f[0])
-	dur, err2 := strconv.ParseFloat(f[1], 64)
-	if err1 != nil || err2 != nil || frames == 0 || dur <= 0 {
-		tb.Fatalf("ffprobe %s: %q", in, out)
-	}
-	return frames, dur
 }

@@ -58,7 +58,7 @@ func BenchmarkImport(b *testing.B) {
 		// baseline's age never fsyncs, and its gigabyte of writeback would
 		// otherwise stall the next import's fsync.
 		syscall.Sync()
-		return timeRun(b, name, args...)
+		return timeRun(b, name, args...).wall
 	}
 	exec.Command("cat", media).Run() // warm the page cache for both sides
 	const rounds = 3
@@ -108,7 +108,7 @@ func BenchmarkImport(b *testing.B) {
 		bt := timed("sha256sum", media) + timed("age", "-r", pub, "-o", out, media)
 		base = append(base, bt)
 		// timed's own sync is not timed; this one is.
-		durable = append(durable, bt+timeRun(b, "sync", out))
+		durable = append(durable, bt+timeRun(b, "sync", out).wall)
 		floor = append(floor, timed("dd", "if="+media, "of="+filepath.Join(dir, fmt.Sprintf("dd-%d", i)), "bs=1M", "conv=fdatasync"))
 	}
 	// Memory in separate runs (peakRSS traces the process).

@@ -14,17 +14,29 @@ import (
 	"time"
 )
 
-// timeRun runs a command to completion and returns its wall time. Nothing
-// watches the process while it runs: sampling /proc/PID/status every few
-// milliseconds slowed an import by half.
-func timeRun(tb testing.TB, name string, args ...string) time.Duration {
+// run is one timed command: its wall time, and the CPU time (user +
+// system) of the process and of the children it waited for.
+type run struct {
+	wall, cpu time.Duration
+}
+
+// timeRun runs a command to completion and times it. Nothing watches the
+// process while it runs: sampling /proc/PID/status every few milliseconds
+// slowed an import by half.
+func timeRun(tb testing.TB, name string, args ...string) run {
 	tb.Helper()
 	cmd := exec.Command(name, args...)
 	start := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	wall := time.Since(start)
+	if err != nil {
 		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return time.Since(start)
+	var cpu time.Duration
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return run{wall: wall, cpu: cpu}
 }
 
 // peakRSS runs a command to completion and returns the peak resident set
@@ -116,6 +128,13 @@ func median(ds []time.Duration) time.Duration {
 	ds = append([]time.Duration(nil), ds...)
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	return ds[len(ds)/2]
+}
+
+// medianRun is the run with the median wall time.
+func medianRun(rs []run) run {
+	rs = append([]run(nil), rs...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
+	return rs[len(rs)/2]
 }
 
 // TestPeakRSS checks the measuring tool itself against a process whose
