@@ -52,9 +52,13 @@ func compose(out *ffmpeg.Stream, extra ...string) (args []string, err error) {
 }
 
 // decoderArgs is the Decoder's command line: the first video stream of
-// input (and with opt.Audio the first audio stream) to BGR24 frames in NUT
-// on stdout.
+// input (and with opt.Audio the first audio stream) to raw frames in
+// opt.PixelFormat (default BGR24) in NUT on stdout.
 func decoderArgs(input string, opt DecodeOptions) ([]string, error) {
+	pixfmt := opt.PixelFormat
+	if pixfmt == "" {
+		pixfmt = PixBGR24
+	}
 	in := ffmpeg.Input(input, ffmpeg.KwArgs{
 		// Stored orientation: the encoder records the rotation again,
 		// and detection rotates for itself.
@@ -63,7 +67,7 @@ func decoderArgs(input string, opt DecodeOptions) ([]string, error) {
 	streams := []*ffmpeg.Stream{in.Get("v:0")}
 	kw := ffmpeg.KwArgs{
 		"c:v":     "rawvideo",
-		"pix_fmt": "bgr24",
+		"pix_fmt": pixfmt,
 		// Neither drop nor duplicate frames, and keep the input's time
 		// base (not 1/frame rate): timestamps pass as they are.
 		"fps_mode":        "passthrough",

@@ -34,6 +34,7 @@ func TestArgvGolden(t *testing.T) {
 		{"audio and metadata", "/evidence/clip.mp4", DecodeOptions{Audio: true, Metadata: true}},
 		{"loopback URL", "http://127.0.0.1:41234/clip/0a1b2c", DecodeOptions{Audio: true}},
 		{"awkward name", "./-i ward 7 (copy).MOV", DecodeOptions{}},
+		{"yuv420p frames", "/evidence/clip.mp4", DecodeOptions{Audio: true, PixelFormat: PixYUV420P}},
 	}
 	const file = "/evidence/.out.mp4.partial-123"
 	mute := []TimeRange{{Start: 1.5, End: 2.25}, {Start: -0.5, End: 0.1}}

@@ -28,10 +28,31 @@ type DecodeOptions struct {
 	// Metadata carries the container's metadata tags to the encoder.
 	// Without it they are dropped at the source.
 	Metadata bool
+	// PixelFormat of the frames: PixBGR24 (the default, what OpenCV
+	// takes) or PixYUV420P (the planes most H.264/H.265 footage is coded
+	// in, passed through unconverted: half the bytes on each pipe, and no
+	// colour conversion on either side when the encoder writes 4:2:0).
+	PixelFormat string
 }
 
-// Decoder decodes the first video stream of an input to BGR24 frames with
-// ffmpeg, reading them from a pipe one at a time: memory does not grow with
+// Pixel formats for DecodeOptions.PixelFormat.
+const (
+	PixBGR24   = "bgr24"
+	PixYUV420P = "yuv420p"
+)
+
+// FrameBytes is the size of one unpadded frame of the pixel format: BGR24
+// is 3 bytes a pixel; yuv420p is a Y plane then U and V planes of half the
+// width and height, rounded up.
+func FrameBytes(pixfmt string, w, h int) int {
+	if pixfmt == PixYUV420P {
+		return w*h + 2*((w+1)/2)*((h+1)/2)
+	}
+	return w * h * 3
+}
+
+// Decoder decodes the first video stream of an input to raw frames (BGR24
+// or yuv420p, see DecodeOptions.PixelFormat) with ffmpeg, reading them from a pipe one at a time: memory does not grow with
 // the length of the video. Frames come in presentation order with their
 // exact timestamps; no frame is dropped or duplicated (variable frame rate
 // is kept as it is). Frames are in stored orientation: ffmpeg's autorotate
@@ -41,6 +62,8 @@ type Decoder struct {
 	Width, Height int
 	// TimeBase is the unit of Frame.PTS.
 	TimeBase Rational
+	// PixelFormat is the layout of Frame.Data: PixBGR24 or PixYUV420P.
+	PixelFormat string
 	// Args is the ffmpeg command line (without the program name).
 	Args []string
 
@@ -83,6 +106,13 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 	if err != nil {
 		return nil, err
 	}
+	switch opt.PixelFormat {
+	case "":
+		opt.PixelFormat = PixBGR24
+	case PixBGR24, PixYUV420P:
+	default:
+		return nil, fmt.Errorf("%w: frame pixel format %q (want %s or %s)", ErrUnsupported, opt.PixelFormat, PixBGR24, PixYUV420P)
+	}
 	args, err := decoderArgs(input, opt)
 	if err != nil {
 		return nil, err
@@ -90,7 +120,7 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 
 	cctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(cctx, bin, args...)
-	d := &Decoder{ctx: ctx, Args: args, cmd: cmd, cancel: cancel, stderr: NewTail(8192), video: -1}
+	d := &Decoder{ctx: ctx, Args: args, cmd: cmd, cancel: cancel, stderr: NewTail(8192), video: -1, PixelFormat: opt.PixelFormat}
 	cmd.Stderr = d.stderr
 	if d.stdout, err = startPiped(cmd, false); err != nil {
 		cancel()
@@ -142,8 +172,8 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 // Layout returns the stream layout to give NewEncoder.
 func (d *Decoder) Layout() *Layout { return d.layout }
 
-// FrameSize is the size in bytes of one BGR24 frame.
-func (d *Decoder) FrameSize() int { return d.Width * d.Height * 3 }
+// FrameSize is the size in bytes of one frame (see FrameBytes).
+func (d *Decoder) FrameSize() int { return FrameBytes(d.PixelFormat, d.Width, d.Height) }
 
 // Frames is the number of frames returned so far.
 func (d *Decoder) Frames() int { return d.frames }

@@ -36,9 +36,10 @@ type Packet struct {
 	Data   []byte
 }
 
-// Frame is one decoded video frame. Data holds Height rows of Width BGR
-// pixels (3 bytes each, no padding): exactly what gocv.NewMatFromBytes wraps
-// as a CV_8UC3 Mat without copying.
+// Frame is one decoded video frame. Data holds it unpadded in the decoder's
+// pixel format: Height rows of Width BGR pixels (3 bytes each), exactly
+// what gocv.NewMatFromBytes wraps as a CV_8UC3 Mat without copying; or the
+// Y, U and V planes of yuv420p one after the other.
 type Frame struct {
 	// Index counts decoded frames from 0.
 	Index int

@@ -204,4 +204,93 @@ func TestDecodeErrors(t *testing.T) {
 			t.Errorf("%s: error is not one line: %q", filepath.Base(p), err)
 		}
 	}
+	if _, err := NewDecoder(context.Background(), text, DecodeOptions{PixelFormat: "rgb48le"}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("pixel format rgb48le: error %v, want ErrUnsupported", err)
+	}
+}
+
+// TestYUV420PassThrough: yuv420p frames pass through the pipes unconverted.
+// Decoded, encoded losslessly and decoded again, every plane of every frame
+// is the same bytes, where a trip through BGR24 would round the colours;
+// timestamps and audio survive as in TestRoundTrip.
+func TestYUV420PassThrough(t *testing.T) {
+	dir := t.TempDir()
+	in := makeClip(t, dir, "vfr.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=1",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
+		"-vf", `select=not(eq(mod(n\,4)\,1))`, "-fps_mode", "vfr",
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")
+	out := filepath.Join(dir, "out.mp4")
+	yuv := DecodeOptions{Audio: true, PixelFormat: PixYUV420P}
+	n := transcode(t, in, out, yuv, EncodeOptions{CRF: -1, Preset: "ultrafast"}, nil)
+
+	frames := func(path string, opt DecodeOptions) [][]byte {
+		d, err := NewDecoder(context.Background(), path, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if d.PixelFormat != opt.PixelFormat || d.FrameSize() != FrameBytes(opt.PixelFormat, 320, 240) {
+			t.Fatalf("decoder format %s, %d bytes a frame", d.PixelFormat, d.FrameSize())
+		}
+		var all [][]byte
+		var f Frame
+		for {
+			err := d.ReadFrame(&f)
+			if errors.Is(err, io.EOF) {
+				return all
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, slices.Clone(f.Data))
+		}
+	}
+	a, b := frames(in, yuv), frames(out, yuv)
+	if len(a) != n || len(b) != n {
+		t.Fatalf("frames: %d in, %d out, %d transcoded", len(a), len(b), n)
+	}
+	if got, want := len(a[0]), 320*240*3/2; got != want {
+		t.Fatalf("yuv420p frame is %d bytes, want %d", got, want)
+	}
+	for i := range a {
+		if !slices.Equal(a[i], b[i]) {
+			t.Fatalf("frame %d differs after a lossless yuv420p round trip", i)
+		}
+	}
+	if !slices.Equal(framePTS(t, in), framePTS(t, out)) {
+		t.Errorf("frame timestamps differ")
+	}
+	if audioMD5(t, in) != audioMD5(t, out) {
+		t.Errorf("audio packets differ")
+	}
+	// The same trip through BGR24 is not exact: the test can tell.
+	out2 := filepath.Join(dir, "out-bgr.mp4")
+	transcode(t, in, out2, DecodeOptions{Audio: true}, EncodeOptions{CRF: -1, Preset: "ultrafast"}, nil)
+	c := frames(out2, yuv)
+	same := 0
+	for i := range a {
+		if slices.Equal(a[i], c[i]) {
+			same++
+		}
+	}
+	if same == len(a) {
+		t.Errorf("a BGR24 round trip kept every frame exact too: the comparison proves nothing")
+	}
+}
+
+func TestFrameBytes(t *testing.T) {
+	for _, tc := range []struct {
+		pixfmt string
+		w, h   int
+		want   int
+	}{
+		{PixBGR24, 608, 1080, 608 * 1080 * 3},
+		{"", 3, 3, 27},
+		{PixYUV420P, 608, 1080, 608*1080 + 2*304*540},
+		{PixYUV420P, 321, 239, 321*239 + 2*161*120},
+	} {
+		if got := FrameBytes(tc.pixfmt, tc.w, tc.h); got != tc.want {
+			t.Errorf("FrameBytes(%q, %d, %d) = %d, want %d", tc.pixfmt, tc.w, tc.h, got, tc.want)
+		}
+	}
 }

@@ -5,8 +5,8 @@ import (
 	"image"
 )
 
-// Masks are painted in pure Go straight onto the decoder's BGR buffer: no
-// Mat, no copy, nothing for cgo to leak, and the arithmetic that makes the
+// Masks are painted in pure Go straight onto the decoder's frame buffer
+// (BGR24 or yuv420p planes): no Mat, no copy, nothing for cgo to leak, and the arithmetic that makes the
 // blur irreversible is plain to read.
 
 // Style is how a masked region is made unreadable.
@@ -75,25 +75,84 @@ func ParseShape(s string) (Shape, error) {
 	return "", fmt.Errorf("%w: shape %q: use ellipse or box", ErrOptions, s)
 }
 
-// bgrImage is a BGR24 frame buffer without padding.
-type bgrImage struct {
+// frameImage is a decoded frame buffer without padding, in the decoder's
+// pixel format: BGR24, or yuv420p (a Y plane, then U and V planes of half
+// the width and height, rounded up). Masks are painted plane by plane, so a
+// yuv420p frame goes from decoder to encoder without a colour conversion.
+type frameImage struct {
 	pix  []byte
 	w, h int
+	yuv  bool
 }
 
+// plane is one plane of a frameImage: h rows of w pixels of ch bytes. Its
+// coordinates are the frame's shifted right by shift (chroma subsampling);
+// black is the value a solid mask fills it with (limited-range black in
+// Y'CbCr).
+type plane struct {
+	pix   []byte
+	w, h  int
+	ch    int
+	shift int
+	black byte
+}
+
+func (f frameImage) planes() []plane {
+	if !f.yuv {
+		return []plane{{pix: f.pix, w: f.w, h: f.h, ch: 3}}
+	}
+	cw, chh := (f.w+1)/2, (f.h+1)/2
+	ys, cs := f.w*f.h, cw*chh
+	return []plane{
+		{pix: f.pix[:ys], w: f.w, h: f.h, ch: 1, black: 16},
+		{pix: f.pix[ys : ys+cs], w: cw, h: chh, ch: 1, shift: 1, black: 128},
+		{pix: f.pix[ys+cs : ys+2*cs], w: cw, h: chh, ch: 1, shift: 1, black: 128},
+	}
+}
+
+// rect maps r (frame coordinates, inside the frame) to the plane: a
+// subsampled plane covers every sample that touches r.
+func (p plane) rect(r image.Rectangle) image.Rectangle {
+	if p.shift == 0 {
+		return r
+	}
+	round := 1<<p.shift - 1
+	return image.Rect(r.Min.X>>p.shift, r.Min.Y>>p.shift, (r.Max.X+round)>>p.shift, (r.Max.Y+round)>>p.shift)
+}
+
+// rgb returns the colour of pixel (x, y). yuv420p is read as BT.601
+// limited range, as ffmpeg and OpenCV convert untagged video.
+func (f frameImage) rgb(x, y int) (r, g, b uint8) {
+	if !f.yuv {
+		p := f.pix[(y*f.w+x)*3:]
+		return p[2], p[1], p[0]
+	}
+	cw, chh := (f.w+1)/2, (f.h+1)/2
+	c := int(f.pix[y*f.w+x]) - 16
+	o := f.w*f.h + (y/2)*cw + x/2
+	d := int(f.pix[o]) - 128
+	e := int(f.pix[o+cw*chh]) - 128
+	return clamp8((298*c + 409*e + 128) >> 8), clamp8((298*c - 100*d - 208*e + 128) >> 8), clamp8((298*c + 516*d + 128) >> 8)
+}
+
+func clamp8(v int) uint8 { return uint8(min(255, max(0, v))) }
+
 // paint masks rectangle r (frame coordinates, clipped here) of img.
-func paint(img bgrImage, r image.Rectangle, style Style, ellipse bool) {
+func paint(img frameImage, r image.Rectangle, style Style, ellipse bool) {
 	r = r.Intersect(image.Rect(0, 0, img.w, img.h))
 	if r.Empty() {
 		return
 	}
-	switch style {
-	case StyleSolid:
-		fillSolid(img, r, ellipse)
-	case StylePixelate:
-		cellMask(img, r, PixelateCells, false, ellipse)
-	default:
-		cellMask(img, r, BlurCells, true, ellipse)
+	for _, p := range img.planes() {
+		pr := p.rect(r)
+		switch style {
+		case StyleSolid:
+			fillSolid(p, pr, ellipse)
+		case StylePixelate:
+			cellMask(p, pr, PixelateCells, false, ellipse)
+		default:
+			cellMask(p, pr, BlurCells, true, ellipse)
+		}
 	}
 }
 
@@ -112,15 +171,17 @@ func (e ellipseTest) inside(x, y int) bool {
 	return dx*dx/e.rx2+dy*dy/e.ry2 <= 1
 }
 
-func fillSolid(img bgrImage, r image.Rectangle, ellipse bool) {
+func fillSolid(p plane, r image.Rectangle, ellipse bool) {
 	el := newEllipse(r)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := img.pix[(y*img.w)*3:]
+		row := p.pix[y*p.w*p.ch:]
 		for x := r.Min.X; x < r.Max.X; x++ {
 			if ellipse && !el.inside(x, y) {
 				continue
 			}
-			row[x*3], row[x*3+1], row[x*3+2] = 0, 0, 0
+			for c := range p.ch {
+				row[x*p.ch+c] = p.black
+			}
 		}
 	}
 }
@@ -142,26 +203,36 @@ func newGrid(r image.Rectangle, n int) grid {
 // edge returns the i-th cell edge along a side of length l split in n.
 func edge(i, n, l int) int { return i * l / n }
 
-// means computes each cell's average colour (B, G, R as float64).
-func (g grid) means(img bgrImage) []float64 {
-	m := make([]float64, g.cols*g.rows*3)
+// means computes each cell's average value per channel (ch per cell).
+func (g grid) means(p plane) []float64 {
+	ch := p.ch
+	m := make([]float64, g.cols*g.rows*ch)
 	w, h := g.r.Dx(), g.r.Dy()
+	var sum [3]int
 	for cy := 0; cy < g.rows; cy++ {
 		y0, y1 := g.r.Min.Y+edge(cy, g.rows, h), g.r.Min.Y+edge(cy+1, g.rows, h)
 		for cx := 0; cx < g.cols; cx++ {
 			x0, x1 := g.r.Min.X+edge(cx, g.cols, w), g.r.Min.X+edge(cx+1, g.cols, w)
-			var sb, sg, sr int
+			sum = [3]int{}
 			for y := y0; y < y1; y++ {
-				row := img.pix[(y*img.w+x0)*3 : (y*img.w+x1)*3]
+				row := p.pix[(y*p.w+x0)*ch : (y*p.w+x1)*ch]
+				if ch == 1 {
+					for _, v := range row {
+						sum[0] += int(v)
+					}
+					continue
+				}
 				for i := 0; i < len(row); i += 3 {
-					sb += int(row[i])
-					sg += int(row[i+1])
-					sr += int(row[i+2])
+					sum[0] += int(row[i])
+					sum[1] += int(row[i+1])
+					sum[2] += int(row[i+2])
 				}
 			}
 			n := float64((y1 - y0) * (x1 - x0))
-			k := (cy*g.cols + cx) * 3
-			m[k], m[k+1], m[k+2] = float64(sb)/n, float64(sg)/n, float64(sr)/n
+			k := (cy*g.cols + cx) * ch
+			for c := range ch {
+				m[k+c] = float64(sum[c]) / n
+			}
 		}
 	}
 	return m
@@ -170,9 +241,10 @@ func (g grid) means(img bgrImage) []float64 {
 // cellMask replaces r by its cell averages: flat cells (pixelate) or a
 // bilinear surface through the cell centres (blur). Either way every output
 // pixel depends on the cell averages alone.
-func cellMask(img bgrImage, r image.Rectangle, n int, smooth, ellipse bool) {
+func cellMask(p plane, r image.Rectangle, n int, smooth, ellipse bool) {
 	g := newGrid(r, n)
-	m := g.means(img)
+	m := g.means(p)
+	ch := p.ch
 	el := newEllipse(r)
 	w, h := r.Dx(), r.Dy()
 	// Cell centres in region coordinates.
@@ -194,12 +266,12 @@ func cellMask(img bgrImage, r image.Rectangle, n int, smooth, ellipse bool) {
 		cols = make([]colInterp, w)
 		for lx := range cols {
 			x0, x1, fx := interp(cxs, float64(lx)+0.5)
-			cols[lx] = colInterp{x0 * 3, x1 * 3, fx}
+			cols[lx] = colInterp{x0 * ch, x1 * ch, fx}
 		}
 	}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		ly := y - r.Min.Y
-		row := img.pix[(y*img.w)*3:]
+		row := p.pix[y*p.w*ch:]
 		var y0, y1 int
 		var fy float64
 		if smooth {
@@ -207,23 +279,25 @@ func cellMask(img bgrImage, r image.Rectangle, n int, smooth, ellipse bool) {
 		} else {
 			y0 = cellOf(ly, g.rows, h)
 		}
+		m0, m1 := m[y0*g.cols*ch:], m[y1*g.cols*ch:]
 		for x := r.Min.X; x < r.Max.X; x++ {
 			if ellipse && !el.inside(x, y) {
 				continue
 			}
 			lx := x - r.Min.X
 			if !smooth {
-				k := (y0*g.cols + cellOf(lx, g.cols, w)) * 3
-				row[x*3], row[x*3+1], row[x*3+2] = byte(m[k]+0.5), byte(m[k+1]+0.5), byte(m[k+2]+0.5)
+				k := cellOf(lx, g.cols, w) * ch
+				for c := range ch {
+					row[x*ch+c] = byte(m0[k+c] + 0.5)
+				}
 				continue
 			}
 			ci := cols[lx]
 			fx := ci.fx
-			m0, m1 := m[y0*g.cols*3:], m[y1*g.cols*3:]
-			for c := 0; c < 3; c++ {
+			for c := range ch {
 				a := m0[ci.k0+c]*(1-fx) + m0[ci.k1+c]*fx
 				b := m1[ci.k0+c]*(1-fx) + m1[ci.k1+c]*fx
-				row[x*3+c] = byte(a*(1-fy) + b*fy + 0.5)
+				row[x*ch+c] = byte(a*(1-fy) + b*fy + 0.5)
 			}
 		}
 	}

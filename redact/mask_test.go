@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"math/rand/v2"
@@ -9,34 +10,44 @@ import (
 	"github.com/custody-evidence/custody/detect"
 )
 
-func newBGR(w, h int) bgrImage { return bgrImage{pix: make([]byte, w*h*3), w: w, h: h} }
+func newBGR(w, h int) frameImage { return frameImage{pix: make([]byte, w*h*3), w: w, h: h} }
 
-func (b bgrImage) clone() bgrImage {
-	return bgrImage{pix: append([]byte(nil), b.pix...), w: b.w, h: b.h}
+func newI420(w, h int) frameImage {
+	return frameImage{pix: make([]byte, w*h+2*((w+1)/2)*((h+1)/2)), w: w, h: h, yuv: true}
 }
 
-func (b bgrImage) at(x, y, c int) float64 { return float64(b.pix[(y*b.w+x)*3+c]) }
+func (b frameImage) clone() frameImage {
+	b.pix = append([]byte(nil), b.pix...)
+	return b
+}
 
-// pattern fills img with fine detail: a one-pixel checkerboard overlaid
-// with noise, the hardest case for a blur to destroy.
-func pattern(img bgrImage, seed uint64) {
+// at reads channel c of a BGR24 image.
+func (b frameImage) at(x, y, c int) float64 { return float64(b.pix[(y*b.w+x)*3+c]) }
+
+func (p plane) at(x, y, c int) float64 { return float64(p.pix[(y*p.w+x)*p.ch+c]) }
+
+// pattern fills every plane of img with fine detail: a one-pixel
+// checkerboard overlaid with noise, the hardest case for a blur to destroy.
+func pattern(img frameImage, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	for y := 0; y < img.h; y++ {
-		for x := 0; x < img.w; x++ {
-			base := 60
-			if (x+y)%2 == 0 {
-				base = 190
-			}
-			for c := 0; c < 3; c++ {
-				img.pix[(y*img.w+x)*3+c] = byte(base + rng.IntN(40) - 20)
+	for _, p := range img.planes() {
+		for y := 0; y < p.h; y++ {
+			for x := 0; x < p.w; x++ {
+				base := 60
+				if (x+y)%2 == 0 {
+					base = 190
+				}
+				for c := 0; c < p.ch; c++ {
+					p.pix[(y*p.w+x)*p.ch+c] = byte(base + rng.IntN(40) - 20)
+				}
 			}
 		}
 	}
 }
 
-// shuffleCells permutes the pixels inside every cell of g: the cell
-// averages stay exactly the same, every detail inside changes.
-func shuffleCells(img bgrImage, g grid, seed uint64) {
+// shuffleCells permutes the pixels inside every cell of g in plane p: the
+// cell averages stay exactly the same, every detail inside changes.
+func shuffleCells(p plane, g grid, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	w, h := g.r.Dx(), g.r.Dy()
 	for cy := 0; cy < g.rows; cy++ {
@@ -44,28 +55,28 @@ func shuffleCells(img bgrImage, g grid, seed uint64) {
 			var px []int
 			for y := g.r.Min.Y + edge(cy, g.rows, h); y < g.r.Min.Y+edge(cy+1, g.rows, h); y++ {
 				for x := g.r.Min.X + edge(cx, g.cols, w); x < g.r.Min.X+edge(cx+1, g.cols, w); x++ {
-					px = append(px, (y*img.w+x)*3)
+					px = append(px, (y*p.w+x)*p.ch)
 				}
 			}
-			vals := make([][3]byte, len(px))
+			vals := make([][]byte, len(px))
 			for i, o := range px {
-				copy(vals[i][:], img.pix[o:o+3])
+				vals[i] = append([]byte(nil), p.pix[o:o+p.ch]...)
 			}
 			rng.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
 			for i, o := range px {
-				copy(img.pix[o:o+3], vals[i][:])
+				copy(p.pix[o:o+p.ch], vals[i])
 			}
 		}
 	}
 }
 
-// correlation is Pearson's r between two images over rectangle r, all
+// correlation is Pearson's r between two planes over rectangle r, all
 // channels.
-func correlation(a, b bgrImage, r image.Rectangle) float64 {
+func correlation(a, b plane, r image.Rectangle) float64 {
 	var sa, sb, saa, sbb, sab, n float64
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			for c := 0; c < 3; c++ {
+			for c := 0; c < a.ch; c++ {
 				p, q := a.at(x, y, c), b.at(x, y, c)
 				sa += p
 				sb += q
@@ -85,70 +96,136 @@ func correlation(a, b bgrImage, r image.Rectangle) float64 {
 }
 
 // TestBlurIrreversible proves that the blur destroys detail rather than
-// smoothing it: (1) two regions that differ in every detail but share their
-// cell averages blur to identical pixels, so no algorithm can tell from the
-// output which one was there; (2) the output does not correlate with the
-// original fine pattern; (3) the output carries no more than BlurCells² × 3
-// values of information.
+// smoothing it, in each plane of BGR24 and yuv420p frames: (1) two regions
+// that differ in every detail but share their cell averages blur to
+// identical pixels, so no algorithm can tell from the output which one was
+// there; (2) the output does not correlate with the original fine pattern;
+// (3) the output carries no more than BlurCells² values per channel of
+// information.
 func TestBlurIrreversible(t *testing.T) {
-	for _, size := range []image.Point{{120, 160}, {37, 41}, {400, 90}, {5, 3}} {
-		img := newBGR(size.X+20, size.Y+20)
-		pattern(img, 7)
-		r := image.Rect(10, 10, 10+size.X, 10+size.Y)
-		g := newGrid(r, BlurCells)
-		if g.cols > BlurCells || g.rows > BlurCells {
-			t.Fatalf("%v: grid %dx%d exceeds %d cells", size, g.cols, g.rows, BlurCells)
-		}
-
-		other := img.clone()
-		shuffleCells(other, g, 11)
-		if correlation(img, other, r) > 0.5 {
-			t.Fatalf("%v: shuffled image still correlates with the original; the test proves nothing", size)
-		}
-
-		a, b := img.clone(), other.clone()
-		paint(a, r, StyleBlur, false)
-		paint(b, r, StyleBlur, false)
-		for i := range a.pix {
-			if a.pix[i] != b.pix[i] {
-				t.Fatalf("%v: regions with equal cell averages blur differently at byte %d: detail survives", size, i)
+	for _, format := range []string{"bgr24", "yuv420p"} {
+		for _, size := range []image.Point{{120, 160}, {37, 41}, {400, 90}, {5, 3}} {
+			name := fmt.Sprintf("%s %v", format, size)
+			img := newBGR(size.X+20, size.Y+20)
+			if format == "yuv420p" {
+				img = newI420(size.X+20, size.Y+20)
 			}
-		}
-
-		// The fine pattern is gone: the blurred region does not correlate
-		// with the detail of the original (its deviation from cell means).
-		detail := img.clone()
-		means := g.means(img)
-		w, h := r.Dx(), r.Dy()
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			cy := cellOf(y-r.Min.Y, g.rows, h)
-			for x := r.Min.X; x < r.Max.X; x++ {
-				cx := cellOf(x-r.Min.X, g.cols, w)
-				for c := 0; c < 3; c++ {
-					v := img.at(x, y, c) - means[(cy*g.cols+cx)*3+c] + 128
-					detail.pix[(y*img.w+x)*3+c] = byte(math.Max(0, math.Min(255, v)))
+			pattern(img, 7)
+			r := image.Rect(10, 10, 10+size.X, 10+size.Y)
+			other := img.clone()
+			for i, p := range other.planes() {
+				pr := p.rect(r)
+				g := newGrid(pr, BlurCells)
+				if g.cols > BlurCells || g.rows > BlurCells {
+					t.Fatalf("%s: grid %dx%d exceeds %d cells", name, g.cols, g.rows, BlurCells)
+				}
+				shuffleCells(p, g, 11+uint64(i))
+				if pr.Dx()*pr.Dy() > 100 && correlation(img.planes()[i], p, pr) > 0.5 {
+					t.Fatalf("%s plane %d: shuffled image still correlates with the original; the test proves nothing", name, i)
 				}
 			}
-		}
-		if size.X*size.Y > 100 {
-			if rr := correlation(a, detail, r); math.Abs(rr) > 0.1 {
-				t.Errorf("%v: blurred region correlates with the original detail: r=%.3f", size, rr)
-			}
-		}
 
-		// Pixels outside the region are untouched.
-		for y := 0; y < img.h; y++ {
-			for x := 0; x < img.w; x++ {
-				if image.Pt(x, y).In(r) {
-					continue
+			a, b := img.clone(), other.clone()
+			paint(a, r, StyleBlur, false)
+			paint(b, r, StyleBlur, false)
+			for i := range a.pix {
+				if a.pix[i] != b.pix[i] {
+					t.Fatalf("%s: regions with equal cell averages blur differently at byte %d: detail survives", name, i)
 				}
-				for c := 0; c < 3; c++ {
-					if a.at(x, y, c) != img.at(x, y, c) {
-						t.Fatalf("%v: pixel (%d,%d) outside the region changed", size, x, y)
+			}
+
+			for i, p := range img.planes() {
+				pr := p.rect(r)
+				g := newGrid(pr, BlurCells)
+				// The fine pattern is gone: the blurred region does not
+				// correlate with the detail of the original (its deviation
+				// from cell means).
+				detail := p
+				detail.pix = append([]byte(nil), p.pix...)
+				means := g.means(p)
+				w, h := pr.Dx(), pr.Dy()
+				for y := pr.Min.Y; y < pr.Max.Y; y++ {
+					cy := cellOf(y-pr.Min.Y, g.rows, h)
+					for x := pr.Min.X; x < pr.Max.X; x++ {
+						cx := cellOf(x-pr.Min.X, g.cols, w)
+						for c := 0; c < p.ch; c++ {
+							v := p.at(x, y, c) - means[(cy*g.cols+cx)*p.ch+c] + 128
+							detail.pix[(y*p.w+x)*p.ch+c] = byte(math.Max(0, math.Min(255, v)))
+						}
+					}
+				}
+				ap := a.planes()[i]
+				if w*h > 100 {
+					if rr := correlation(ap, detail, pr); math.Abs(rr) > 0.1 {
+						t.Errorf("%s plane %d: blurred region correlates with the original detail: r=%.3f", name, i, rr)
+					}
+				}
+				// Pixels outside the region are untouched.
+				for y := 0; y < p.h; y++ {
+					for x := 0; x < p.w; x++ {
+						if image.Pt(x, y).In(pr) {
+							continue
+						}
+						for c := 0; c < p.ch; c++ {
+							if ap.at(x, y, c) != p.at(x, y, c) {
+								t.Fatalf("%s plane %d: pixel (%d,%d) outside the region changed", name, i, x, y)
+							}
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// TestI420Planes: a mask on a yuv420p frame covers the region in Y and every
+// chroma sample touching it, solid is limited-range black, and the colour
+// read back for review previews matches BT.601.
+func TestI420Planes(t *testing.T) {
+	img := newI420(64, 48)
+	pattern(img, 5)
+	a := img.clone()
+	r := image.Rect(9, 7, 31, 27) // odd edges: chroma rounds outwards
+	paint(a, r, StyleSolid, false)
+	pl := a.planes()
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			in := image.Pt(x, y).In(r)
+			if got := pl[0].at(x, y, 0); in && got != 16 {
+				t.Fatalf("Y (%d,%d) = %v inside the mask, want 16", x, y, got)
+			}
+			if !in && pl[0].at(x, y, 0) != img.planes()[0].at(x, y, 0) {
+				t.Fatalf("Y (%d,%d) outside the mask changed", x, y)
+			}
+		}
+	}
+	cr := image.Rect(4, 3, 16, 14)
+	for _, i := range []int{1, 2} {
+		for y := 0; y < 24; y++ {
+			for x := 0; x < 32; x++ {
+				got, orig := pl[i].at(x, y, 0), img.planes()[i].at(x, y, 0)
+				if image.Pt(x, y).In(cr) {
+					if got != 128 {
+						t.Fatalf("plane %d (%d,%d) = %v inside the mask, want 128", i, x, y, got)
+					}
+				} else if got != orig {
+					t.Fatalf("plane %d (%d,%d) outside the mask changed", i, x, y)
+				}
+			}
+		}
+	}
+	if r, g, b := a.rgb(15, 15); r != 0 || g != 0 || b != 0 {
+		t.Errorf("solid mask reads back as rgb(%d,%d,%d), want black", r, g, b)
+	}
+	// BT.601 limited range: white, and a saturated red.
+	w := newI420(2, 2)
+	copy(w.pix, []byte{235, 235, 235, 235, 128, 128})
+	if r, g, b := w.rgb(1, 1); r != 255 || g != 255 || b != 255 {
+		t.Errorf("Y 235 reads as rgb(%d,%d,%d), want white", r, g, b)
+	}
+	copy(w.pix, []byte{81, 81, 81, 81, 90, 240})
+	if r, g, b := w.rgb(0, 0); r < 250 || g > 5 || b > 5 {
+		t.Errorf("BT.601 red reads as rgb(%d,%d,%d)", r, g, b)
 	}
 }
 
@@ -171,7 +248,7 @@ func TestPixelateCells(t *testing.T) {
 		t.Errorf("pixelated region has %d colours, want at most %d", len(colours), PixelateCells*PixelateCells)
 	}
 	b := img.clone()
-	shuffleCells(b, newGrid(r, PixelateCells), 5)
+	shuffleCells(b.planes()[0], newGrid(r, PixelateCells), 5)
 	paint(b, r, StylePixelate, false)
 	for i := range a.pix {
 		if a.pix[i] != b.pix[i] {

@@ -346,7 +346,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		inHash <- ""
 	}
 
-	dec, err := media.NewDecoder(ctx, input, media.DecodeOptions{Audio: !opt.NoAudio, Metadata: opt.KeepMetadata})
+	dec, err := openDecoder(ctx, input, info.Video, media.DecodeOptions{Audio: !opt.NoAudio, Metadata: opt.KeepMetadata})
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +389,8 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	rep.FFmpeg.Version = <-version
 
 	orient := newOrientation(info.Video.Rotation, dec.Width, dec.Height)
-	sc, err := newScanner(&opt.ScanOptions, info.Video.FPS, orient, nil, nil)
+	yuv := dec.PixelFormat == media.PixYUV420P
+	sc, err := newScanner(&opt.ScanOptions, info.Video.FPS, orient, yuv, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +452,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 				k++
 			}
 		}
-		img := bgrImage{pix: f.Data, w: dec.Width, h: dec.Height}
+		img := frameImage{pix: f.Data, w: dec.Width, h: dec.Height, yuv: yuv}
 		if rv != nil {
 			rv.before(f.Index, img, regs)
 		}

@@ -115,7 +115,7 @@ func (o orientation) storedPixel(x, y int) (int, int) {
 
 // crop copies display rectangle r of the stored frame, scaled so that its
 // longer side is at most side (nearest neighbour: thumbnails only).
-func (rv *reviewer) crop(img bgrImage, r image.Rectangle, side int) *image.RGBA {
+func (rv *reviewer) crop(img frameImage, r image.Rectangle, side int) *image.RGBA {
 	r = r.Intersect(image.Rect(0, 0, rv.dw, rv.dh))
 	if r.Empty() {
 		return image.NewRGBA(image.Rect(0, 0, 1, 1))
@@ -128,16 +128,16 @@ func (rv *reviewer) crop(img bgrImage, r image.Rectangle, side int) *image.RGBA 
 		for x := range w {
 			dx := r.Min.X + min(r.Dx()-1, int((float64(x)+0.5)/scale))
 			sx, sy := rv.orient.storedPixel(dx, dy)
-			p := img.pix[(sy*img.w+sx)*3:]
 			i := out.PixOffset(x, y)
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = p[2], p[1], p[0], 255
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = img.rgb(sx, sy)
+			out.Pix[i+3] = 255
 		}
 	}
 	return out
 }
 
 // before sees the frame unmasked: keep each track's best detection.
-func (rv *reviewer) before(frame int, img bgrImage, regs []region) {
+func (rv *reviewer) before(frame int, img frameImage, regs []region) {
 	for _, r := range regs {
 		if r.track == 0 || r.kind != KindDetected {
 			continue
@@ -152,7 +152,7 @@ func (rv *reviewer) before(frame int, img bgrImage, regs []region) {
 
 // after sees the frame masked: keep, per slot of the video, the frame with
 // the most masks, outlined.
-func (rv *reviewer) after(frame int, img bgrImage, regs []region) {
+func (rv *reviewer) after(frame int, img frameImage, regs []region) {
 	slot := min(previewCount-1, frame/rv.bucket)
 	p := rv.previews[slot]
 	if p != nil && p.masks >= len(regs) {

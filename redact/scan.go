@@ -105,6 +105,8 @@ type scanner struct {
 	dw, dh int // display size
 	tr     *Tracker
 	topt   TrackerOptions
+	yuv    bool     // frames are yuv420p (media.PixYUV420P), not BGR24
+	bgr    gocv.Mat // scratch for yuv420p frames converted for the detector
 	rot    gocv.Mat // scratch for frames rotated to display orientation
 	queue  []*item  // frames waiting for their masks
 	last   int      // last frame given to the tracker, -1 before any
@@ -113,7 +115,7 @@ type scanner struct {
 	dur    time.Duration // time spent in the detector
 }
 
-func newScanner(o *ScanOptions, fps float64, orient orientation, exclude []int, ready func(*item) error) (*scanner, error) {
+func newScanner(o *ScanOptions, fps float64, orient orientation, yuv bool, exclude []int, ready func(*item) error) (*scanner, error) {
 	topt := DefaultTrackerOptions(fps)
 	if o.Tracker != nil {
 		topt = *o.Tracker
@@ -139,10 +141,13 @@ func newScanner(o *ScanOptions, fps float64, orient orientation, exclude []int, 
 		return nil, err
 	}
 	return &scanner{det: o.Detector, every: o.Every, orient: orient, dw: dw, dh: dh, tr: tr, topt: topt,
-		rot: gocv.NewMat(), last: -1, ready: ready}, nil
+		yuv: yuv, bgr: gocv.NewMat(), rot: gocv.NewMat(), last: -1, ready: ready}, nil
 }
 
-func (s *scanner) close() { s.rot.Close() }
+func (s *scanner) close() {
+	s.bgr.Close()
+	s.rot.Close()
+}
 
 // textCadence is a detector that runs its text pass on every few calls
 // only (*detect.Composite).
@@ -211,24 +216,33 @@ func (s *scanner) deliver(fms []FrameMasks) error {
 	return nil
 }
 
-// detect wraps the frame buffer as a Mat without copying, turns it upright
-// when the video is rotated, and runs the detector.
+// detect wraps the frame buffer as a Mat without copying (converting a
+// yuv420p frame to BGR: only the frames detected on pay for it), turns it
+// upright when the video is rotated, and runs the detector.
 func (s *scanner) detect(f *media.Frame) ([]detect.Box, error) {
-	mat, err := gocv.NewMatFromBytes(s.orient.sh, s.orient.sw, gocv.MatTypeCV8UC3, f.Data)
+	rows, typ := s.orient.sh, gocv.MatTypeCV8UC3
+	if s.yuv {
+		rows, typ = s.orient.sh*3/2, gocv.MatTypeCV8UC1
+	}
+	mat, err := gocv.NewMatFromBytes(rows, s.orient.sw, typ, f.Data)
 	if err != nil {
 		return nil, err
 	}
 	defer mat.Close()
 	img := mat
+	if s.yuv {
+		gocv.CvtColor(mat, &s.bgr, gocv.ColorYUVToBGRIYUV)
+		img = s.bgr
+	}
 	switch s.orient.cw {
 	case 90:
-		gocv.Rotate(mat, &s.rot, gocv.Rotate90Clockwise)
+		gocv.Rotate(img, &s.rot, gocv.Rotate90Clockwise)
 		img = s.rot
 	case 180:
-		gocv.Rotate(mat, &s.rot, gocv.Rotate180Clockwise)
+		gocv.Rotate(img, &s.rot, gocv.Rotate180Clockwise)
 		img = s.rot
 	case 270:
-		gocv.Rotate(mat, &s.rot, gocv.Rotate90CounterClockwise)
+		gocv.Rotate(img, &s.rot, gocv.Rotate90CounterClockwise)
 		img = s.rot
 	}
 	start := time.Now()
@@ -366,6 +380,26 @@ func (p *pipeline) run(ctx context.Context, pool int, size int) error {
 	return nil
 }
 
+// openDecoder starts the decoder in the pixel format that costs least:
+// yuv420p when the video is coded in it at an even size, so that frames
+// pass from decoder to encoder unconverted and only the frames detected on
+// are converted (to BGR, by OpenCV); BGR24 from ffmpeg otherwise (odd
+// sizes, full-range JPEG, 4:2:2, 10-bit), which the encoder converts back.
+func openDecoder(ctx context.Context, input string, v *media.VideoInfo, opt media.DecodeOptions) (*media.Decoder, error) {
+	opt.PixelFormat = media.PixBGR24
+	if v != nil && v.PixFmt == media.PixYUV420P && v.Width%2 == 0 && v.Height%2 == 0 {
+		opt.PixelFormat = media.PixYUV420P
+	}
+	dec, err := media.NewDecoder(ctx, input, opt)
+	if err != nil || dec.PixelFormat == media.PixBGR24 || dec.Width%2 == 0 && dec.Height%2 == 0 {
+		return dec, err
+	}
+	// The probe's size was not the decoded one: start again in BGR24.
+	dec.Close()
+	opt.PixelFormat = media.PixBGR24
+	return media.NewDecoder(ctx, input, opt)
+}
+
 // poolSize is the number of frame buffers a pipeline needs: the tracker's
 // delay plus a detection stride, plus the frames in flight between stages.
 func poolSize(tr *Tracker, every int) int {
@@ -391,13 +425,13 @@ func DetectVideo(ctx context.Context, input string, opt ScanOptions, emit func(R
 	if info.Video == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoVideo, input)
 	}
-	dec, err := media.NewDecoder(ctx, input, media.DecodeOptions{})
+	dec, err := openDecoder(ctx, input, info.Video, media.DecodeOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer dec.Close()
 	orient := newOrientation(info.Video.Rotation, dec.Width, dec.Height)
-	sc, err := newScanner(&opt, info.Video.FPS, orient, nil, nil)
+	sc, err := newScanner(&opt, info.Video.FPS, orient, dec.PixelFormat == media.PixYUV420P, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +484,7 @@ func DetectImage(ctx context.Context, path string, opt ScanOptions) (Record, err
 		return Record{}, err
 	}
 	var rec Record
-	sc, err := newScanner(&opt, 1, newOrientation(0, w, h), nil, func(it *item) error {
+	sc, err := newScanner(&opt, 1, newOrientation(0, w, h), false, nil, func(it *item) error {
 		regs := expandMasks(it.masks, opt.Margin, opt.Shape, w, h)
 		rec = Record{File: path, Frame: 0, Time: 0, Width: w, Height: h, Boxes: make([]detect.Box, len(regs))}
 		for i, r := range regs {
