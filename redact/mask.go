@@ -3,6 +3,7 @@ package redact
 import (
 	"fmt"
 	"image"
+	"math"
 )
 
 // Masks are painted in pure Go straight onto the decoder's frame buffer
@@ -171,17 +172,50 @@ func (e ellipseTest) inside(x, y int) bool {
 	return dx*dx/e.rx2+dy*dy/e.ry2 <= 1
 }
 
+// span returns the columns [x0, x1) of row y inside the ellipse inscribed
+// in r: exactly the pixels inside reports, without testing each one.
+func (e ellipseTest) span(r image.Rectangle, y int) (int, int) {
+	dy := float64(y) + 0.5 - e.cy
+	q := 1 - dy*dy/e.ry2
+	if q < 0 {
+		return r.Min.X, r.Min.X
+	}
+	half := math.Sqrt(q * e.rx2)
+	x0 := max(r.Min.X, int(math.Floor(e.cx-half-0.5)))
+	x1 := min(r.Max.X, int(math.Ceil(e.cx+half-0.5))+1)
+	// The square root is inexact in the last bit: settle the ends with
+	// the test itself.
+	for x0 < x1 && !e.inside(x0, y) {
+		x0++
+	}
+	for x0 > r.Min.X && e.inside(x0-1, y) {
+		x0--
+	}
+	for x1 > x0 && !e.inside(x1-1, y) {
+		x1--
+	}
+	for x1 < r.Max.X && e.inside(x1, y) {
+		x1++
+	}
+	return x0, x1
+}
+
+// rowSpan is the part of row y to mask: the whole width of r, or the
+// ellipse's span.
+func rowSpan(r image.Rectangle, y int, ellipse bool, el ellipseTest) (int, int) {
+	if !ellipse {
+		return r.Min.X, r.Max.X
+	}
+	return el.span(r, y)
+}
+
 func fillSolid(p plane, r image.Rectangle, ellipse bool) {
 	el := newEllipse(r)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := p.pix[y*p.w*p.ch:]
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if ellipse && !el.inside(x, y) {
-				continue
-			}
-			for c := range p.ch {
-				row[x*p.ch+c] = p.black
-			}
+		x0, x1 := rowSpan(r, y, ellipse, el)
+		row := p.pix[(y*p.w+x0)*p.ch : (y*p.w+x1)*p.ch]
+		for i := range row {
+			row[i] = p.black
 		}
 	}
 }
@@ -269,35 +303,32 @@ func cellMask(p plane, r image.Rectangle, n int, smooth, ellipse bool) {
 			cols[lx] = colInterp{x0 * ch, x1 * ch, fx}
 		}
 	}
+	// One row of cell values, interpolated vertically for this row.
+	rowMeans := make([]float64, g.cols*ch)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		ly := y - r.Min.Y
+		x0, x1 := rowSpan(r, y, ellipse, el)
 		row := p.pix[y*p.w*ch:]
-		var y0, y1 int
-		var fy float64
-		if smooth {
-			y0, y1, fy = interp(cys, float64(ly)+0.5)
-		} else {
-			y0 = cellOf(ly, g.rows, h)
-		}
-		m0, m1 := m[y0*g.cols*ch:], m[y1*g.cols*ch:]
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if ellipse && !el.inside(x, y) {
-				continue
-			}
-			lx := x - r.Min.X
-			if !smooth {
-				k := cellOf(lx, g.cols, w) * ch
+		if !smooth {
+			m0 := m[cellOf(ly, g.rows, h)*g.cols*ch:]
+			for x := x0; x < x1; x++ {
+				k := cellOf(x-r.Min.X, g.cols, w) * ch
 				for c := range ch {
 					row[x*ch+c] = byte(m0[k+c] + 0.5)
 				}
-				continue
 			}
-			ci := cols[lx]
+			continue
+		}
+		y0, y1, fy := interp(cys, float64(ly)+0.5)
+		m0, m1 := m[y0*g.cols*ch:], m[y1*g.cols*ch:]
+		for k := range rowMeans {
+			rowMeans[k] = m0[k]*(1-fy) + m1[k]*fy
+		}
+		for x := x0; x < x1; x++ {
+			ci := cols[x-r.Min.X]
 			fx := ci.fx
 			for c := range ch {
-				a := m0[ci.k0+c]*(1-fx) + m0[ci.k1+c]*fx
-				b := m1[ci.k0+c]*(1-fx) + m1[ci.k1+c]*fx
-				row[x*ch+c] = byte(a*(1-fy) + b*fy + 0.5)
+				row[x*ch+c] = byte(rowMeans[ci.k0+c]*(1-fx) + rowMeans[ci.k1+c]*fx + 0.5)
 			}
 		}
 	}

@@ -317,3 +317,22 @@ func TestEllipseCoversBox(t *testing.T) {
 func boxAt(x, y, w, h int) detect.Box {
 	return detect.Box{X: x, Y: y, W: w, H: h, Score: 0.9, Label: detect.LabelFace}
 }
+
+// TestEllipseSpan: the row spans painted are exactly the pixels the
+// ellipse test accepts, for boxes of every parity and shape.
+func TestEllipseSpan(t *testing.T) {
+	for _, r := range []image.Rectangle{
+		image.Rect(0, 0, 1, 1), image.Rect(3, 5, 4, 9), image.Rect(10, 10, 57, 83), image.Rect(-20, 7, 33, 8),
+		image.Rect(100, 200, 404, 640), image.Rect(1, 2, 302, 3), image.Rect(5, 5, 6, 400),
+	} {
+		el := newEllipse(r)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			x0, x1 := el.span(r, y)
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if in := x >= x0 && x < x1; in != el.inside(x, y) {
+					t.Fatalf("%v row %d: span [%d,%d) disagrees with the test at x=%d", r, y, x0, x1, x)
+				}
+			}
+		}
+	}
+}
