@@ -76,6 +76,13 @@ type Config struct {
 	// face. 0 or 1 means every call. The text pass costs several times the
 	// face pass, and badges move with faces.
 	TextEvery int
+	// SmallFaceEvery runs the finest face pass, the only one that finds
+	// the smallest faces (below what the next pass finds reliably: about
+	// 43 px with YuNet), on every SmallFaceEvery-th call of Detect or
+	// DetectFaces only; the other passes run on every call. 0 or 1 means
+	// every call. The finest pass is most of a DNN model's cost, and small
+	// faces are distant ones, which move slowly across the picture.
+	SmallFaceEvery int
 }
 
 // DefaultFaceThreshold is the recall-tuned score threshold per face model,
@@ -158,6 +165,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TextEvery < 1 || c.TextEvery > 1000 {
 		return c, configError("text pass every %d calls out of range (want 1 to 1000)", c.TextEvery)
 	}
+	if c.SmallFaceEvery == 0 {
+		c.SmallFaceEvery = 1
+	}
+	if c.SmallFaceEvery < 1 || c.SmallFaceEvery > 1000 {
+		return c, configError("small-face pass every %d calls out of range (want 1 to 1000)", c.SmallFaceEvery)
+	}
 	if c.TextMaxSide < 64 || c.TextMaxSide > 4096 {
 		return c, configError("text pass size %d out of range (want 64 to 4096)", c.TextMaxSide)
 	}
@@ -173,8 +186,8 @@ func (c Config) faceThreshold(kind string) float64 {
 
 // String summarises the parameters for audit records.
 func (c Config) String() string {
-	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d rotated_faces=%v text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d text_every=%d",
-		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.RotatedFaces, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide, c.TextEvery)
+	return fmt.Sprintf("face=%s text=%s face_threshold=%v nms=%v min_face=%d rotated_faces=%v text_threshold=%v text_box_threshold=%v text_unclip=%v text_max_side=%d text_every=%d small_face_every=%d",
+		c.Face, c.Text, c.FaceThreshold, c.NMSThreshold, c.MinFace, c.RotatedFaces, c.TextThreshold, c.TextBoxThreshold, c.TextUnclip, c.TextMaxSide, c.TextEvery, c.SmallFaceEvery)
 }
 
 // Normalize returns c with the defaults filled in, or an ErrConfig error

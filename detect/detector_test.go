@@ -537,3 +537,64 @@ func TestTextEveryCarriesWornBadges(t *testing.T) {
 		t.Errorf("call 4 should run the model on the blank frame: %v %v", got, err)
 	}
 }
+
+// With SmallFaceEvery 2 the finest face pass runs on calls 1 and 3 only:
+// a face too small for the coarser pass is found on those calls and not on
+// call 2, a large one on every call; ResetCadence and a new frame size
+// bring the full search back at once.
+func TestSmallFaceEvery(t *testing.T) {
+	src := readFrame(t, extractFrames(t, gen1Video, 1, 150)[0])
+	defer src.Close()
+	scene := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), 1080, 1080, gocv.MatTypeCV8UC3)
+	defer scene.Close()
+	paste := func(scale float64, x, y int) {
+		small := gocv.NewMat()
+		defer small.Close()
+		gocv.Resize(src, &small, image.Point{}, scale, scale, gocv.InterpolationArea)
+		roi := scene.Region(image.Rect(x, y, x+small.Cols(), y+small.Rows()))
+		defer roi.Close()
+		small.CopyTo(&roi)
+	}
+	paste(0.08, 80, 80)  // a face of about 25 px: the fine pass only
+	paste(0.6, 400, 300) // a face of about 150 px: every pass
+	count := func(boxes []Box) (small, large int) {
+		for _, b := range boxes {
+			switch {
+			case b.X < 300 && b.Y < 300:
+				small++
+			case b.X >= 400:
+				large++
+			}
+		}
+		return
+	}
+	c := openT(t, Config{Face: FaceYuNet, Text: TextNone, SmallFaceEvery: 2})
+	if got := c.SmallFaceEvery(); got != 2 {
+		t.Fatalf("SmallFaceEvery() = %d", got)
+	}
+	want := []int{1, 0, 1, 0}
+	for call, w := range want {
+		boxes, err := c.DetectFaces(scene)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small, large := count(boxes)
+		t.Logf("call %d: %+v", call+1, boxes)
+		if small != w || large != 1 {
+			t.Errorf("call %d: %d small and %d large faces, want %d and 1 (%+v)", call+1, small, large, w, boxes)
+		}
+	}
+	c.ResetCadence()
+	if boxes, _ := c.DetectFaces(scene); func() int { s, _ := count(boxes); return s }() != 1 {
+		t.Errorf("after ResetCadence the first call did not search for small faces")
+	}
+	cropped := scene.Region(image.Rect(0, 0, 1080, 1078))
+	defer cropped.Close()
+	if boxes, _ := c.DetectFaces(cropped); func() int { s, _ := count(boxes); return s }() != 1 {
+		t.Errorf("a new frame size did not bring the small-face pass back")
+	}
+	// Haar has one pass: nothing to skip.
+	if h := openT(t, Config{Face: FaceHaar, Text: TextNone, SmallFaceEvery: 2}); h.SmallFaceEvery() != 1 {
+		t.Errorf("Haar: SmallFaceEvery() = %d, want 1", h.SmallFaceEvery())
+	}
+}

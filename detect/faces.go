@@ -59,7 +59,14 @@ func (d *scaledDetector) Close() error {
 
 // Detect runs every planned pass, maps the boxes back to the frame and
 // merges duplicates. Boxes may cross the frame edge (see inFrame).
-func (d *scaledDetector) Detect(img gocv.Mat) ([]Box, error) {
+func (d *scaledDetector) Detect(img gocv.Mat) ([]Box, error) { return d.detect(img, true) }
+
+// detectCoarse runs every planned pass but the finest, when there are
+// several: it finds the faces the next pass is responsible for and larger
+// ones (see Config.SmallFaceEvery).
+func (d *scaledDetector) detectCoarse(img gocv.Mat) ([]Box, error) { return d.detect(img, false) }
+
+func (d *scaledDetector) detect(img gocv.Mat, fine bool) ([]Box, error) {
 	if err := checkFrame(img); err != nil {
 		return nil, err
 	}
@@ -67,6 +74,9 @@ func (d *scaledDetector) Detect(img gocv.Mat) ([]Box, error) {
 	scales := planScales(w, h, d.minFace, d.rng, d.ratio, maxUpscale)
 	var all []Box
 	for i, s := range scales {
+		if i == 0 && !fine && len(scales) > 1 {
+			continue
+		}
 		sz := scaledSize(w, h, s)
 		sx, sy := float64(sz.X)/float64(w), float64(sz.Y)/float64(h)
 		level, own := img, sz.X != w || sz.Y != h

@@ -145,6 +145,10 @@ type Composite struct {
 	textCalls int
 	carry     []carriedText
 	carrySize image.Point
+	// Finest face pass cadence (Config.SmallFaceEvery): calls since the
+	// last one, and the frame size it ran on.
+	faceCalls int
+	faceSize  image.Point
 }
 
 // Name is the face detector's name, plus the text model and mode when text
@@ -171,11 +175,27 @@ func (c *Composite) TextEvery() int {
 	return c.cfg.TextEvery
 }
 
-// ResetText forgets the last text pass, so that the next call of Detect
-// or DetectText runs the text model whatever the cadence: a new video or
-// image must not inherit the previous one's text boxes.
-func (c *Composite) ResetText() {
+// SmallFaceEvery is how many calls of Detect one finest face pass serves
+// (see Config.SmallFaceEvery); 1 when every call runs it, and for
+// detectors that have a single pass (Haar).
+func (c *Composite) SmallFaceEvery() int {
+	f := c.face
+	if r, ok := f.(*rotating); ok {
+		f = r.inner
+	}
+	if _, ok := f.(coarseDetector); !ok {
+		return 1
+	}
+	return c.cfg.SmallFaceEvery
+}
+
+// ResetCadence forgets the last text pass and the last finest face pass,
+// so that the next call of Detect runs every model and every pass whatever
+// the cadence: a new video or image must not inherit the previous one's
+// text boxes, and starts with a full search.
+func (c *Composite) ResetCadence() {
 	c.textCalls, c.carry, c.carrySize = 0, nil, image.Point{}
+	c.faceCalls, c.faceSize = 0, image.Point{}
 }
 
 // Config is the configuration in effect, defaults filled in, for the audit
@@ -204,8 +224,21 @@ func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
 	return append(faces, text...), nil
 }
 
-// DetectFaces runs the face detector alone.
+// DetectFaces runs the face detector alone. With Config.SmallFaceEvery
+// above 1 its finest pass runs on every SmallFaceEvery-th call only (and
+// whenever the frame size changes).
 func (c *Composite) DetectFaces(img gocv.Mat) ([]Box, error) {
+	coarse, ok := c.face.(coarseDetector)
+	n := c.cfg.SmallFaceEvery
+	if !ok || n <= 1 {
+		return c.face.Detect(img)
+	}
+	size := image.Pt(img.Cols(), img.Rows())
+	if c.faceCalls > 0 && c.faceCalls < n && size == c.faceSize {
+		c.faceCalls++
+		return coarse.detectCoarse(img)
+	}
+	c.faceCalls, c.faceSize = 1, size
 	return c.face.Detect(img)
 }
 

@@ -27,8 +27,16 @@ func (r *rotating) Close() error {
 	return r.inner.Close()
 }
 
-func (r *rotating) Detect(img gocv.Mat) ([]Box, error) {
-	all, err := r.inner.Detect(img)
+func (r *rotating) Detect(img gocv.Mat) ([]Box, error) { return r.detect(img, true) }
+
+func (r *rotating) detectCoarse(img gocv.Mat) ([]Box, error) { return r.detect(img, false) }
+
+func (r *rotating) detect(img gocv.Mat, fine bool) ([]Box, error) {
+	run := r.inner.Detect
+	if c, ok := r.inner.(coarseDetector); ok && !fine {
+		run = c.detectCoarse
+	}
+	all, err := run(img)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +47,7 @@ func (r *rotating) Detect(img gocv.Mat) ([]Box, error) {
 			code = gocv.Rotate90Clockwise
 		}
 		gocv.Rotate(img, &r.buf, code)
-		boxes, err := r.inner.Detect(r.buf)
+		boxes, err := run(r.buf)
 		if err != nil {
 			return nil, err
 		}

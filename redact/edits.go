@@ -24,10 +24,12 @@ import (
 //	  "frames": [{"start": 12.0, "end": 14.5, "reason": "patient record on screen"}]
 //	}
 type Edits struct {
-	// Detector and Every, when set, must match the run: track ids are only
-	// reproducible with the same detections.
-	Detector string `json:"detector,omitempty"`
-	Every    int    `json:"every,omitempty"`
+	// Detector, Every and Detection (the detection parameters, as
+	// tracks.json gives them), when set, must match the run: track ids
+	// are only reproducible with the same detections.
+	Detector  string `json:"detector,omitempty"`
+	Every     int    `json:"every,omitempty"`
+	Detection string `json:"detection,omitempty"`
 
 	Exclude []ExcludeEdit `json:"exclude,omitempty"`
 	Regions []RegionEdit  `json:"regions,omitempty"`

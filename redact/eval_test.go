@@ -79,8 +79,8 @@ func TestEval(t *testing.T) {
 		{"yunet every 4", detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone}, 4},
 		{"yunet every 8", detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone}, 8},
 		{"yunet+badges every 8", detect.Config{Face: detect.FaceYuNet, Text: detect.TextBadges, TextEvery: 2}, 8},
-		// The CLI's defaults: --every 6 --text-every 4.
-		{"default (yunet+badges 6/4)", detect.Config{Face: detect.FaceYuNet, Text: detect.TextBadges, TextEvery: 4}, DefaultEvery},
+		// The CLI's defaults: --every 6 --text-every 4 --small-face-every 2.
+		{"default (yunet+badges 6/4/2)", detect.Config{Face: detect.FaceYuNet, Text: detect.TextBadges, TextEvery: 4, SmallFaceEvery: 2}, DefaultEvery},
 	}
 	clips := []string{"data/video/gen1_demo_assets_test_video.mp4", "data/video/gen2_demo_assets_test_face_video.mp4"}
 	if *evalQuick {

@@ -404,6 +404,10 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	if c, ok := opt.Detector.(interface{ Config() detect.Config }); ok {
 		rep.Params.Detection = c.Config().String()
 	}
+	if e := opt.Edits; e != nil && e.Detection != "" && e.Detection != rep.Params.Detection {
+		return nil, fmt.Errorf("%w: the edits were made on a run with detection %q, this run has %q: track ids would not match",
+			ErrEdits, e.Detection, rep.Params.Detection)
+	}
 
 	expected := int(info.Video.Frames)
 	total := expected
@@ -553,7 +557,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	}
 
 	if rv != nil {
-		doc.Input, doc.Detector, doc.Every = input, rep.Detector, opt.Every
+		doc.Input, doc.Detector, doc.Every, doc.Detection = input, rep.Detector, opt.Every, rep.Params.Detection
 		doc.Width, doc.Height, doc.Frames = dw, dh, p.frames
 		if doc.Tracks == nil {
 			doc.Tracks = []ReviewTrack{}

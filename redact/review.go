@@ -32,13 +32,16 @@ const (
 
 // ReviewTracks is the content of tracks.json.
 type ReviewTracks struct {
-	Input    string        `json:"input"`
-	Detector string        `json:"detector"`
-	Every    int           `json:"every"`
-	Width    int           `json:"width"`
-	Height   int           `json:"height"`
-	Frames   int           `json:"frames"`
-	Tracks   []ReviewTrack `json:"tracks"`
+	Input    string `json:"input"`
+	Detector string `json:"detector"`
+	Every    int    `json:"every"`
+	// Detection is the detector's parameters (cadences included), which
+	// track ids depend on; an --edits file may repeat it to be checked.
+	Detection string        `json:"detection,omitempty"`
+	Width     int           `json:"width"`
+	Height    int           `json:"height"`
+	Frames    int           `json:"frames"`
+	Tracks    []ReviewTrack `json:"tracks"`
 }
 
 // ReviewTrack is one track in tracks.json. Boxes are the masked regions

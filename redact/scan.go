@@ -125,12 +125,18 @@ func newScanner(o *ScanOptions, fps float64, orient orientation, yuv bool, exclu
 		topt.Hold = o.Every
 	}
 	// A text pass on every few detection passes only: a badge it finds
-	// is masked back to the frame after the previous text pass. Each
-	// video starts with a text pass.
-	if d, ok := o.Detector.(textCadence); ok {
-		d.ResetText()
+	// is masked back to the frame after the previous text pass. Likewise
+	// the finest face pass: a small face is masked back to the frame
+	// after the previous finest pass, and held until the next one. Each
+	// video starts with every pass.
+	if d, ok := o.Detector.(detectCadence); ok {
+		d.ResetCadence()
 		if n := d.TextEvery(); n > 1 {
 			topt.TextLookBack = max(topt.TextLookBack, n*o.Every-1)
+		}
+		if n := d.SmallFaceEvery(); n > 1 {
+			topt.LookBack = max(topt.LookBack, n*o.Every-1)
+			topt.Hold = max(topt.Hold, n*o.Every)
 		}
 	}
 	dw, dh := orient.displaySize()
@@ -149,11 +155,12 @@ func (s *scanner) close() {
 	s.rot.Close()
 }
 
-// textCadence is a detector that runs its text pass on every few calls
-// only (*detect.Composite).
-type textCadence interface {
+// detectCadence is a detector that runs its text pass and its finest face
+// pass on every few calls only (*detect.Composite).
+type detectCadence interface {
 	TextEvery() int
-	ResetText()
+	SmallFaceEvery() int
+	ResetCadence()
 }
 
 // push takes the next frame.

@@ -18,14 +18,15 @@ import (
 
 // BenchmarkRedact measures `custody redact IN -o OUT` with the default
 // settings (detector auto, which is YuNet with the shared models, text
-// badges, --every 6, --text-every 4) on the two shared real clips, against
+// badges, --every 6, --text-every 4, --small-face-every 2) on the two
+// shared real clips, against
 // `ffmpeg -i IN -c:v libx264 -preset veryfast OUT` of the same file, run
 // alternately with it in the same run, median of 3 each. Targets (issue 4):
 // custody's frames per second >= 40% of the transcode's, and >= 2x real
 // time (the clip's duration over custody's wall time).
 //
-// One more row per clip, run once, is the thorough setting (--every 1
-// --text-every 1: every frame through both detectors, the defaults before
+// One more row per clip, run once, is the thorough setting (--thorough:
+// every frame through every pass of both detectors, the defaults before
 // this benchmark existed), for reference; it has no target.
 //
 // Wall times depend on what else the machine runs; the CPU column (user +
@@ -88,8 +89,8 @@ func BenchmarkRedact(b *testing.B) {
 		rows = append(rows, row{clip: name, setup: "default", frames: frames, duration: duration,
 			wall: om.wall, cpu: om.cpu, baseWall: bm.wall, baseCPU: bm.cpu, target: true})
 		os.Remove(out("redacted"))
-		th := timedRun(bin, redactArgs("--every", "1", "--text-every", "1")...)
-		rows = append(rows, row{clip: name, setup: "--every 1 --text-every 1", frames: frames, duration: duration,
+		th := timedRun(bin, redactArgs("--thorough")...)
+		rows = append(rows, row{clip: name, setup: "--thorough", frames: frames, duration: duration,
 			wall: th.wall, cpu: th.cpu, baseWall: bm.wall, baseCPU: bm.cpu})
 		if strings.HasPrefix(name, "gen1") {
 			b.ReportMetric(float64(frames)/om.wall.Seconds(), "gen1-fps")
@@ -123,7 +124,7 @@ func BenchmarkRedact(b *testing.B) {
 			r.clip, r.setup, r.frames, fps, ffps, 100*ratio, verdict(ratio >= 0.40, r.target),
 			xr, verdict(xr >= 2, r.target), cpu, fcpu, 100*fcpu/cpu)
 	}
-	fmt.Fprintf(&s, "default: median of %d runs, each right after a transcode (median of %d); --every 1 --text-every 1: one run, the thorough setting, no target.\n", rounds, rounds)
+	fmt.Fprintf(&s, "default: median of %d runs, each right after a transcode (median of %d); --thorough: one run, every pass on every frame, no target.\n", rounds, rounds)
 	s.WriteString("targets (default settings): fps >= 40% of the transcode's, and x real time (clip duration / wall time) >= 2.\n" +
 		"cpu ms/f: user+system CPU per frame of the command and the ffmpeg processes it ran, on all cores (less load-dependent than wall time);\n" +
 		"its ratio is the transcode's CPU over custody's: with both using the 2 cores fully, the fps ratio tends to it.\n")

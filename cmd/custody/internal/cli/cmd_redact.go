@@ -33,11 +33,18 @@ func mediaCommands(e *env) []*cobra.Command {
 // half face passes.
 const defaultTextEvery = 4
 
+// defaultSmallFaceEvery is --small-face-every's default: with --every 6,
+// the finest face pass (faces under about 43 px, most of the face
+// model's cost) every 12 frames, 0.4 s at 30 fps.
+const defaultSmallFaceEvery = 2
+
 // detectFlags are shared by redact and detect, so that detect reports
 // exactly what redact would mask.
 type detectFlags struct {
 	face, text, models string
 	every, textEvery   int
+	smallFaceEvery     int
+	thorough           bool
 	margin             float64
 	shape              string
 	rotated            bool
@@ -49,6 +56,8 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet, ultraface, ssd or haar (auto picks the best model present)")
 	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
+	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
+	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 6x the CPU time of the defaults)")
 	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
 	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame, the thorough setting, about 5x the CPU time)")
@@ -60,6 +69,14 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 // warnings (a Haar fallback must be loud).
 func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.ScanOptions, error) {
 	d.textSet = cmd.Flags().Changed("text")
+	if d.thorough {
+		for _, name := range []string{"every", "text-every", "small-face-every"} {
+			if cmd.Flags().Changed(name) {
+				return nil, redact.ScanOptions{}, usagef("--thorough sets --%s to 1: give one or the other", name)
+			}
+		}
+		d.every, d.textEvery, d.smallFaceEvery = 1, 1, 1
+	}
 	if d.margin < detect.DefaultMargin {
 		return nil, redact.ScanOptions{}, usagef("--margin %.2f is below the minimum %.2f: smaller masks leave face edges visible", d.margin, detect.DefaultMargin)
 	}
@@ -73,7 +90,8 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.
 	if !d.textSet {
 		text = ""
 	}
-	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery, RotatedFaces: d.rotated})
+	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery,
+		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated})
 	for _, w := range warnings {
 		e.warnf("%s", w)
 	}
@@ -154,12 +172,13 @@ count, timestamps, size and rotation. The audio is copied bit-exact unless
 numbers, user data) is stripped unless --keep-metadata.
 
 Speed and thoroughness: by default faces are detected on every 6th frame
-(--every 6) and text on every 4th of those passes (--text-every 4, every
-24 frames); the tracker interpolates between passes, masks a new face back
-to the frame after the previous pass and a new badge back to the previous
-text pass. For the most thorough run, detect on every frame: --every 1
---text-every 1 (about 5x the CPU time). The values used are recorded in
-the report and the ledger.
+(--every 6), the smallest faces (under about 43 px, far from the camera)
+on every 2nd of those passes (--small-face-every 2, every 12 frames), and
+text on every 4th (--text-every 4, every 24 frames). The tracker
+interpolates between passes and masks a new face or badge back to the
+frame after the previous pass that could have found it. For the most
+thorough run, detect everything on every frame: --thorough (about 6x the
+CPU time). The values used are recorded in the report and the ledger.
 
 Plain mode reads IN and writes OUT; OUT is written under a temporary name
 and renamed only when complete. A truncated or damaged input is redacted as
