@@ -579,7 +579,6 @@ func TestSmallFaceEvery(t *testing.T) {
 			t.Fatal(err)
 		}
 		small, large := count(boxes)
-		t.Logf("call %d: %+v", call+1, boxes)
 		if small != w || large != 1 {
 			t.Errorf("call %d: %d small and %d large faces, want %d and 1 (%+v)", call+1, small, large, w, boxes)
 		}
@@ -593,8 +592,28 @@ func TestSmallFaceEvery(t *testing.T) {
 	if boxes, _ := c.DetectFaces(cropped); func() int { s, _ := count(boxes); return s }() != 1 {
 		t.Errorf("a new frame size did not bring the small-face pass back")
 	}
+	// A call that runs the text pass runs the finest face pass too (so a
+	// badge is seen with its small wearer): with text every 3rd call,
+	// calls 1, 3 (cadence) and 4 (text) search for small faces, call 2
+	// does not.
+	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2})
+	for call, w := range []int{1, 0, 1, 1} {
+		boxes, err := ct.Detect(scene)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var faces []Box
+		for _, b := range boxes {
+			if b.Label == LabelFace {
+				faces = append(faces, b)
+			}
+		}
+		if small, _ := count(faces); small != w {
+			t.Errorf("text every 3, call %d: %d small faces, want %d", call+1, small, w)
+		}
+	}
 	// Haar has one pass: nothing to skip.
-	if h := openT(t, Config{Face: FaceHaar, Text: TextNone, SmallFaceEvery: 2}); h.SmallFaceEvery() != 1 {
-		t.Errorf("Haar: SmallFaceEvery() = %d, want 1", h.SmallFaceEvery())
+	if h := openT(t, Config{Face: FaceHaar, Text: TextNone, SmallFaceEvery: 2}); h.SmallFaceEvery() != 1 || h.Config().SmallFaceEvery != 1 {
+		t.Errorf("Haar: SmallFaceEvery() = %d, recorded %d, want 1", h.SmallFaceEvery(), h.Config().SmallFaceEvery)
 	}
 }

@@ -87,6 +87,8 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 	if cfg.RotatedFaces {
 		c.face = newRotating(c.face, cfg.NMSThreshold)
 	}
+	// A detector with one pass has nothing to skip: the record says so.
+	c.cfg.SmallFaceEvery = c.SmallFaceEvery()
 
 	mode := cfg.Text
 	if mode == "" {
@@ -179,6 +181,9 @@ func (c *Composite) TextEvery() int {
 // (see Config.SmallFaceEvery); 1 when every call runs it, and for
 // detectors that have a single pass (Haar).
 func (c *Composite) SmallFaceEvery() int {
+	if c.cfg.SmallFaceEvery <= 1 {
+		return 1
+	}
 	f := c.face
 	if r, ok := f.(*rotating); ok {
 		f = r.inner
@@ -211,9 +216,11 @@ func (c *Composite) Models() []Model {
 	return ms
 }
 
-// Detect returns the faces, then the text regions, in frame pixels.
+// Detect returns the faces, then the text regions, in frame pixels. A
+// call that runs the text pass also runs the finest face pass, so that a
+// badge is seen with every face that could be its wearer's.
 func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
-	faces, err := c.DetectFaces(img)
+	faces, err := c.detectFaces(img, c.textDue(img))
 	if err != nil {
 		return nil, err
 	}
@@ -227,14 +234,26 @@ func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
 // DetectFaces runs the face detector alone. With Config.SmallFaceEvery
 // above 1 its finest pass runs on every SmallFaceEvery-th call only (and
 // whenever the frame size changes).
-func (c *Composite) DetectFaces(img gocv.Mat) ([]Box, error) {
+func (c *Composite) DetectFaces(img gocv.Mat) ([]Box, error) { return c.detectFaces(img, false) }
+
+// textDue reports whether the next DetectText call on img runs the model.
+func (c *Composite) textDue(img gocv.Mat) bool {
+	if c.text == nil {
+		return false
+	}
+	size := image.Pt(img.Cols(), img.Rows())
+	return !(c.textCalls > 0 && c.textCalls < c.cfg.TextEvery && size == c.carrySize)
+}
+
+// detectFaces is DetectFaces; full forces the finest pass.
+func (c *Composite) detectFaces(img gocv.Mat, full bool) ([]Box, error) {
 	coarse, ok := c.face.(coarseDetector)
 	n := c.cfg.SmallFaceEvery
 	if !ok || n <= 1 {
 		return c.face.Detect(img)
 	}
 	size := image.Pt(img.Cols(), img.Rows())
-	if c.faceCalls > 0 && c.faceCalls < n && size == c.faceSize {
+	if !full && c.faceCalls > 0 && c.faceCalls < n && size == c.faceSize {
 		c.faceCalls++
 		return coarse.detectCoarse(img)
 	}
@@ -264,7 +283,7 @@ func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
 		return nil, err
 	}
 	size := image.Pt(img.Cols(), img.Rows())
-	if c.textCalls > 0 && c.textCalls < c.cfg.TextEvery && size == c.carrySize {
+	if !c.textDue(img) {
 		c.textCalls++
 		return moveWithWearer(c.carry, faces), nil
 	}

@@ -41,6 +41,8 @@ type VideoInfo struct {
 	Frames    int64   `json:"frames,omitempty"`
 	Rotation  int     `json:"rotation,omitempty"`
 	PixFmt    string  `json:"pix_fmt,omitempty"`
+	// ColorRange is "tv" (limited) or "pc" (full), when the stream says.
+	ColorRange string `json:"color_range,omitempty"`
 }
 
 // AudioInfo describes the first audio stream.
@@ -77,6 +79,7 @@ type probeJSON struct {
 		Width        int               `json:"width"`
 		Height       int               `json:"height"`
 		PixFmt       string            `json:"pix_fmt"`
+		ColorRange   string            `json:"color_range"`
 		AvgFrameRate string            `json:"avg_frame_rate"`
 		RFrameRate   string            `json:"r_frame_rate"`
 		NbFrames     string            `json:"nb_frames"`
@@ -148,6 +151,9 @@ func parseProbe(data []byte) (*Info, error) {
 				continue
 			}
 			v := &VideoInfo{Codec: s.CodecName, Width: s.Width, Height: s.Height, PixFmt: s.PixFmt}
+			if s.ColorRange == "tv" || s.ColorRange == "pc" {
+				v.ColorRange = s.ColorRange
+			}
 			rate := s.AvgFrameRate
 			if rate == "" || rate == "0/0" {
 				rate = s.RFrameRate

@@ -113,6 +113,11 @@ func (e *Edits) Validate() error {
 		if strings.TrimSpace(x.Reason) == "" {
 			return bad("exclude[%d]: a reason is required for the audit", i)
 		}
+		// A track id alone names whatever track gets that number on this
+		// run: another person's, if anything about detection changed.
+		if x.First == nil && e.Detection == "" {
+			return bad("exclude[%d]: give the track's \"first\" frame, or \"detection\" as tracks.json gives it, so that the exclusion cannot unmask a different track", i)
+		}
 	}
 	for i := range e.Regions {
 		r := &e.Regions[i]

@@ -145,14 +145,14 @@ func paint(img frameImage, r image.Rectangle, style Style, ellipse bool) {
 		return
 	}
 	for _, p := range img.planes() {
-		pr := p.rect(r)
+		pr, span := p.rect(r), p.spans(r, ellipse)
 		switch style {
 		case StyleSolid:
-			fillSolid(p, pr, ellipse)
+			fillSolid(p, pr, span)
 		case StylePixelate:
-			cellMask(p, pr, PixelateCells, false, ellipse)
+			cellMask(p, pr, PixelateCells, false, span)
 		default:
-			cellMask(p, pr, BlurCells, true, ellipse)
+			cellMask(p, pr, BlurCells, true, span)
 		}
 	}
 }
@@ -200,19 +200,41 @@ func (e ellipseTest) span(r image.Rectangle, y int) (int, int) {
 	return x0, x1
 }
 
-// rowSpan is the part of row y to mask: the whole width of r, or the
-// ellipse's span.
-func rowSpan(r image.Rectangle, y int, ellipse bool, el ellipseTest) (int, int) {
+// spanFunc gives the columns [x0, x1) of a plane row to mask.
+type spanFunc func(y int) (int, int)
+
+// spans returns which columns of each of p's rows to mask for region r
+// (frame coordinates, inside the frame): the whole width of p.rect(r), or
+// the ellipse inscribed in r. A subsampled plane masks every sample whose
+// block of frame pixels meets the ellipse, so that no masked pixel keeps
+// its own colour.
+func (p plane) spans(r image.Rectangle, ellipse bool) spanFunc {
+	pr := p.rect(r)
 	if !ellipse {
-		return r.Min.X, r.Max.X
+		return func(int) (int, int) { return pr.Min.X, pr.Max.X }
 	}
-	return el.span(r, y)
+	el := newEllipse(r)
+	if p.shift == 0 {
+		return func(y int) (int, int) { return el.span(r, y) }
+	}
+	round := 1<<p.shift - 1
+	return func(y int) (int, int) {
+		x0, x1 := r.Max.X, r.Min.X
+		for fy := max(y<<p.shift, r.Min.Y); fy < min((y+1)<<p.shift, r.Max.Y); fy++ {
+			if a, b := el.span(r, fy); a < b {
+				x0, x1 = min(x0, a), max(x1, b)
+			}
+		}
+		if x0 >= x1 {
+			return pr.Min.X, pr.Min.X
+		}
+		return x0 >> p.shift, (x1 + round) >> p.shift
+	}
 }
 
-func fillSolid(p plane, r image.Rectangle, ellipse bool) {
-	el := newEllipse(r)
+func fillSolid(p plane, r image.Rectangle, span spanFunc) {
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		x0, x1 := rowSpan(r, y, ellipse, el)
+		x0, x1 := span(y)
 		row := p.pix[(y*p.w+x0)*p.ch : (y*p.w+x1)*p.ch]
 		for i := range row {
 			row[i] = p.black
@@ -275,11 +297,10 @@ func (g grid) means(p plane) []float64 {
 // cellMask replaces r by its cell averages: flat cells (pixelate) or a
 // bilinear surface through the cell centres (blur). Either way every output
 // pixel depends on the cell averages alone.
-func cellMask(p plane, r image.Rectangle, n int, smooth, ellipse bool) {
+func cellMask(p plane, r image.Rectangle, n int, smooth bool, span spanFunc) {
 	g := newGrid(r, n)
 	m := g.means(p)
 	ch := p.ch
-	el := newEllipse(r)
 	w, h := r.Dx(), r.Dy()
 	// Cell centres in region coordinates.
 	cxs := make([]float64, g.cols)
@@ -307,7 +328,7 @@ func cellMask(p plane, r image.Rectangle, n int, smooth, ellipse bool) {
 	rowMeans := make([]float64, g.cols*ch)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		ly := y - r.Min.Y
-		x0, x1 := rowSpan(r, y, ellipse, el)
+		x0, x1 := span(y)
 		row := p.pix[y*p.w*ch:]
 		if !smooth {
 			m0 := m[cellOf(ly, g.rows, h)*g.cols*ch:]

@@ -214,6 +214,40 @@ func TestI420Planes(t *testing.T) {
 			}
 		}
 	}
+	// An ellipse: every pixel masked in Y has its chroma sample masked
+	// too (no masked pixel keeps its own colour), and a chroma sample is
+	// masked only if its 2x2 block meets the ellipse.
+	for _, er := range []image.Rectangle{image.Rect(9, 7, 31, 27), image.Rect(10, 10, 50, 40), image.Rect(3, 4, 60, 47)} {
+		e := img.clone()
+		paint(e, er, StyleSolid, true)
+		el := newEllipse(er)
+		ep, op := e.planes(), img.planes()
+		meets := map[image.Point]bool{}
+		for y := er.Min.Y; y < er.Max.Y; y++ {
+			for x := er.Min.X; x < er.Max.X; x++ {
+				if !el.inside(x, y) {
+					continue
+				}
+				meets[image.Pt(x/2, y/2)] = true
+				if ep[0].at(x, y, 0) != 16 {
+					t.Fatalf("%v: Y (%d,%d) inside the ellipse not masked", er, x, y)
+				}
+			}
+		}
+		for _, i := range []int{1, 2} {
+			for y := 0; y < 24; y++ {
+				for x := 0; x < 32; x++ {
+					got, orig := ep[i].at(x, y, 0), op[i].at(x, y, 0)
+					switch {
+					case meets[image.Pt(x, y)] && got != 128:
+						t.Fatalf("%v: plane %d (%d,%d) under a masked pixel keeps %v", er, i, x, y, got)
+					case !meets[image.Pt(x, y)] && got != orig:
+						t.Fatalf("%v: plane %d (%d,%d) changed outside the ellipse", er, i, x, y)
+					}
+				}
+			}
+		}
+	}
 	if r, g, b := a.rgb(15, 15); r != 0 || g != 0 || b != 0 {
 		t.Errorf("solid mask reads back as rgb(%d,%d,%d), want black", r, g, b)
 	}

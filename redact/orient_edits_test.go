@@ -45,11 +45,13 @@ func TestLoadEdits(t *testing.T) {
 	cases := []struct {
 		name, json, err string
 	}{
-		{"ok", `{"exclude":[{"track":2,"reason":"officer"}],"regions":[{"reason":"tattoo","keyframes":[{"time":2,"x":0,"y":0,"w":5,"h":5},{"time":1,"x":0,"y":0,"w":5,"h":5}]}],"frames":[{"start":1,"end":2,"reason":"screen"}]}`, ""},
+		{"ok", `{"exclude":[{"track":2,"first":10,"reason":"officer"}],"regions":[{"reason":"tattoo","keyframes":[{"time":2,"x":0,"y":0,"w":5,"h":5},{"time":1,"x":0,"y":0,"w":5,"h":5}]}],"frames":[{"start":1,"end":2,"reason":"screen"}]}`, ""},
 		{"unknown field", `{"exclude":[{"track":2,"reason":"x","frist":3}]}`, "unknown field"},
 		{"no reason", `{"exclude":[{"track":2}]}`, "reason is required"},
+		{"unanchored", `{"exclude":[{"track":2,"reason":"officer"}]}`, "cannot unmask a different track"},
+		{"anchored by detection", `{"detection":"face=auto","exclude":[{"track":2,"reason":"officer"}]}`, ""},
 		{"bad track", `{"exclude":[{"track":0,"reason":"x"}]}`, "ids start at 1"},
-		{"twice", `{"exclude":[{"track":1,"reason":"x"},{"track":1,"reason":"y"}]}`, "twice"},
+		{"twice", `{"exclude":[{"track":1,"first":0,"reason":"x"},{"track":1,"first":0,"reason":"y"}]}`, "twice"},
 		{"mixed keyframes", `{"regions":[{"reason":"r","keyframes":[{"time":1,"x":0,"y":0,"w":5,"h":5},{"frame":3,"x":0,"y":0,"w":5,"h":5}]}]}`, "mix"},
 		{"both", `{"regions":[{"reason":"r","keyframes":[{"time":1,"frame":3,"x":0,"y":0,"w":5,"h":5}]}]}`, "exactly one"},
 		{"empty box", `{"regions":[{"reason":"r","keyframes":[{"frame":3,"x":0,"y":0,"w":0,"h":5}]}]}`, "size"},
@@ -65,6 +67,9 @@ func TestLoadEdits(t *testing.T) {
 			if tc.err == "" {
 				if err != nil {
 					t.Fatal(err)
+				}
+				if len(e.Regions) == 0 {
+					return
 				}
 				if k := e.Regions[0].Keyframes; *k[0].Time != 1 {
 					t.Errorf("keyframes not sorted by time")

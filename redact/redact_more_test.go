@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"io/fs"
@@ -493,23 +494,17 @@ func TestRedactWithDetect(t *testing.T) {
 
 // TestSmallFacesBetweenFinePasses: with the finest face pass on every
 // other detection pass (frames 0, 12, 24...), a face only that pass finds
-// (about 25 px), appearing at frame 14 of a panning clip, is still masked
-// on every frame from 14: the tracker masks it back to the frame after
-// the previous fine pass and holds it between fine passes.
+// (about 25 px) is masked on every frame it is in, in a panning clip:
+//   - appearing at frame 14, it is masked back to the frame after the
+//     previous fine pass and held between fine passes;
+//   - appearing at frame 50 of 55, after the last fine pass (48), it is
+//     found on the last frame, which gets every pass (54 is on the
+//     detection stride, but would be a coarse pass).
 func TestSmallFacesBetweenFinePasses(t *testing.T) {
 	dir := t.TempDir()
 	still := filepath.Join(dir, "frame.png")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Shared(t, "data/video/gen1_demo_assets_test_video.mp4"),
 		"-vf", `select=eq(n\,150),scale=iw*0.08:-2:flags=area`, "-frames:v", "1", still).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v %s", err, out)
-	}
-	// Two seconds panning 30 px a second across a grey scene; the small
-	// picture is pasted in from frame 14.
-	in := filepath.Join(dir, "pan.mp4")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=1280x1080:r=30:d=2",
-		"-loop", "1", "-framerate", "30", "-i", still, "-filter_complex",
-		`[0][1]overlay=x=300:y=300:enable='gte(n\,14)':shortest=1,crop=1080:1080:x='200-30*t':y=0`,
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", in).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v %s", err, out)
 	}
 	det, _, err := detect.Open(detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone, SmallFaceEvery: 2,
@@ -518,36 +513,70 @@ func TestSmallFacesBetweenFinePasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer det.Close()
-	var recs []Record
-	if _, err := DetectVideo(context.Background(), in, ScanOptions{Detector: det, Every: DefaultEvery}, func(r Record) error {
-		recs = append(recs, r)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// The last frame gets every pass: the face found there is on each
-	// earlier frame from 14, 1 px further left a frame (30 px/s at 30 fps).
-	if len(recs) == 0 || recs[len(recs)-1].Frame != 59 || len(recs[len(recs)-1].Boxes) != 1 {
-		t.Fatalf("no single face on the last frame: %+v", recs)
-	}
-	last := recs[len(recs)-1].Boxes[0]
-	x59, y := float64(last.X)+float64(last.W)/2, float64(last.Y)+float64(last.H)/2
-	covered := map[int]bool{}
-	for _, r := range recs {
-		x := x59 - float64(59-r.Frame)
-		for _, b := range r.Boxes {
-			if float64(b.X) <= x && x <= float64(b.X+b.W) && float64(b.Y) <= y && y <= float64(b.Y+b.H) {
-				covered[r.Frame] = true
+	for _, tc := range []struct{ frames, appear int }{{60, 14}, {55, 50}} {
+		// Panning 30 px a second across a grey scene; the small picture
+		// is pasted in from frame tc.appear.
+		in := filepath.Join(dir, fmt.Sprintf("pan-%d-%d.mp4", tc.frames, tc.appear))
+		if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=1280x1080:r=30:d=3",
+			"-loop", "1", "-framerate", "30", "-i", still, "-filter_complex",
+			fmt.Sprintf(`[0][1]overlay=x=300:y=300:enable='gte(n\,%d)':shortest=1,crop=1080:1080:x='200-30*t':y=0`, tc.appear),
+			"-frames:v", fmt.Sprint(tc.frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", in).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v %s", err, out)
+		}
+		var recs []Record
+		if _, err := DetectVideo(context.Background(), in, ScanOptions{Detector: det, Every: DefaultEvery}, func(r Record) error {
+			recs = append(recs, r)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The last frame gets every pass: the face found there is on each
+		// earlier frame from tc.appear, 1 px further left a frame (30 px/s
+		// at 30 fps).
+		lastFrame := tc.frames - 1
+		if len(recs) == 0 || recs[len(recs)-1].Frame != lastFrame || len(recs[len(recs)-1].Boxes) != 1 {
+			t.Fatalf("%+v: no single face on the last frame: %+v", tc, recs)
+		}
+		last := recs[len(recs)-1].Boxes[0]
+		xl, y := float64(last.X)+float64(last.W)/2, float64(last.Y)+float64(last.H)/2
+		covered := map[int]bool{}
+		for _, r := range recs {
+			x := xl - float64(lastFrame-r.Frame)
+			for _, b := range r.Boxes {
+				if float64(b.X) <= x && x <= float64(b.X+b.W) && float64(b.Y) <= y && y <= float64(b.Y+b.H) {
+					covered[r.Frame] = true
+				}
 			}
 		}
-	}
-	var missed []int
-	for f := 14; f < 60; f++ {
-		if !covered[f] {
-			missed = append(missed, f)
+		var missed []int
+		for f := tc.appear; f < tc.frames; f++ {
+			if !covered[f] {
+				missed = append(missed, f)
+			}
+		}
+		if len(missed) > 0 {
+			t.Errorf("%+v: small face not masked on frames %v", tc, missed)
 		}
 	}
-	if len(missed) > 0 {
-		t.Errorf("small face not masked on frames %v", missed)
+}
+
+func TestFramePixelFormat(t *testing.T) {
+	for _, tc := range []struct {
+		v    *media.VideoInfo
+		want string
+	}{
+		{&media.VideoInfo{PixFmt: "yuv420p", Width: 608, Height: 1080}, media.PixYUV420P},
+		{&media.VideoInfo{PixFmt: "yuv420p", ColorRange: "tv", Width: 1920, Height: 1080}, media.PixYUV420P},
+		{&media.VideoInfo{PixFmt: "yuv420p", ColorRange: "pc", Width: 1920, Height: 1080}, media.PixBGR24},
+		{&media.VideoInfo{PixFmt: "yuvj420p", Width: 1920, Height: 1080}, media.PixBGR24},
+		{&media.VideoInfo{PixFmt: "yuv420p", Width: 321, Height: 240}, media.PixBGR24},
+		{&media.VideoInfo{PixFmt: "yuv420p", Width: 320, Height: 239}, media.PixBGR24},
+		{&media.VideoInfo{PixFmt: "yuv422p", Width: 1920, Height: 1080}, media.PixBGR24},
+		{&media.VideoInfo{PixFmt: "yuv420p10le", Width: 1920, Height: 1080}, media.PixBGR24},
+		{nil, media.PixBGR24},
+	} {
+		if got := framePixelFormat(tc.v); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.v, got, tc.want)
+		}
 	}
 }

@@ -109,8 +109,12 @@ type scanner struct {
 	bgr    gocv.Mat // scratch for yuv420p frames converted for the detector
 	rot    gocv.Mat // scratch for frames rotated to display orientation
 	queue  []*item  // frames waiting for their masks
-	last   int      // last frame given to the tracker, -1 before any
-	tracks []Track  // finished
+	// due is a frame on the detection stride not yet detected on: it is
+	// observed when the next frame arrives, or by finish with every pass
+	// when it turns out to be the last.
+	due    *item
+	last   int     // last frame given to the tracker, -1 before any
+	tracks []Track // finished
 	ready  func(*item) error
 	dur    time.Duration // time spent in the detector
 }
@@ -165,11 +169,17 @@ type detectCadence interface {
 
 // push takes the next frame.
 func (s *scanner) push(it *item) error {
-	s.queue = append(s.queue, it)
-	if it.f.Index%s.every != 0 {
-		return nil
+	if d := s.due; d != nil {
+		s.due = nil
+		if err := s.observe(d); err != nil {
+			return err
+		}
 	}
-	return s.observe(it)
+	s.queue = append(s.queue, it)
+	if it.f.Index%s.every == 0 {
+		s.due = it
+	}
+	return nil
 }
 
 func (s *scanner) observe(it *item) error {
@@ -187,13 +197,25 @@ func (s *scanner) observe(it *item) error {
 }
 
 // finish ends the video after frames frames: the last frame is always
-// detected on, so a face entering at the very end is not left to the hold.
+// detected on, with every pass of every model, so that a face or badge
+// coming into view after the last pass that could have found it is not
+// left unmasked (or to the hold).
 func (s *scanner) finish(frames int) error {
 	if frames == 0 {
 		return nil
 	}
+	if d := s.due; d != nil && d.f.Index != frames-1 {
+		s.due = nil
+		if err := s.observe(d); err != nil {
+			return err
+		}
+	}
+	s.due = nil
 	if n := len(s.queue); n > 0 && s.last < frames-1 {
 		if it := s.queue[n-1]; it.f.Index == frames-1 {
+			if d, ok := s.det.(detectCadence); ok {
+				d.ResetCadence()
+			}
 			if err := s.observe(it); err != nil {
 				return err
 			}
@@ -388,15 +410,15 @@ func (p *pipeline) run(ctx context.Context, pool int, size int) error {
 }
 
 // openDecoder starts the decoder in the pixel format that costs least:
-// yuv420p when the video is coded in it at an even size, so that frames
-// pass from decoder to encoder unconverted and only the frames detected on
-// are converted (to BGR, by OpenCV); BGR24 from ffmpeg otherwise (odd
-// sizes, full-range JPEG, 4:2:2, 10-bit), which the encoder converts back.
+// yuv420p when the video is coded in it, in limited range, at an even size,
+// so that frames pass from decoder to encoder unconverted and only the
+// frames detected on are converted (to BGR, by OpenCV); BGR24 from ffmpeg
+// otherwise (odd sizes, full range, 4:2:2, 10-bit), which ffmpeg converts
+// with the levels right and the encoder converts back. (The raw pipe and
+// the output carry no range: full-range samples passed through would be
+// shown as limited range, whites clipped and blacks crushed.)
 func openDecoder(ctx context.Context, input string, v *media.VideoInfo, opt media.DecodeOptions) (*media.Decoder, error) {
-	opt.PixelFormat = media.PixBGR24
-	if v != nil && v.PixFmt == media.PixYUV420P && v.Width%2 == 0 && v.Height%2 == 0 {
-		opt.PixelFormat = media.PixYUV420P
-	}
+	opt.PixelFormat = framePixelFormat(v)
 	dec, err := media.NewDecoder(ctx, input, opt)
 	if err != nil || dec.PixelFormat == media.PixBGR24 || dec.Width%2 == 0 && dec.Height%2 == 0 {
 		return dec, err
@@ -407,10 +429,20 @@ func openDecoder(ctx context.Context, input string, v *media.VideoInfo, opt medi
 	return media.NewDecoder(ctx, input, opt)
 }
 
+// framePixelFormat is openDecoder's choice for a probed video stream.
+func framePixelFormat(v *media.VideoInfo) string {
+	if v != nil && v.PixFmt == media.PixYUV420P && v.ColorRange != "pc" && v.Width%2 == 0 && v.Height%2 == 0 {
+		return media.PixYUV420P
+	}
+	return media.PixBGR24
+}
+
 // poolSize is the number of frame buffers a pipeline needs: the tracker's
-// delay plus a detection stride, plus the frames in flight between stages.
+// delay plus a detection stride, the frame the scanner holds until it
+// knows whether its due frame is the last, and the frames in flight
+// between stages.
 func poolSize(tr *Tracker, every int) int {
-	return tr.Delay() + every + 8
+	return tr.Delay() + every + 9
 }
 
 // DetectVideo runs detection and tracking over a video and calls emit, in

@@ -60,7 +60,7 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 6x the CPU time of the defaults)")
 	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
 	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
-	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame, the thorough setting, about 5x the CPU time)")
+	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
 	fl.StringVar(&d.shape, "shape", "ellipse", "face mask shape: ellipse or box")
 }
