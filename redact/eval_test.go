@@ -158,7 +158,7 @@ func TestEval(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-34s %-22s %6s | %7s %7s %5s %-3s %6s %-3s | %9s %9s %5s | %11s %-3s\n",
+	fmt.Fprintf(&b, "\n%-36s %-28s %6s | %7s %7s %5s %-3s %6s %-3s | %9s %9s %5s | %11s %-3s\n",
 		"clip", "setup", "frames", "fps", "ffmpeg", "ratio", "", "x real", "", "cpu ms/f", "ffmpeg", "ratio", "faces in→out", "")
 	for _, r := range rows {
 		b.WriteString(formatRow(r) + "\n")
@@ -175,7 +175,7 @@ func TestEval(t *testing.T) {
 }
 
 func formatRow(r evalRow) string {
-	return fmt.Sprintf("%-34s %-22s %6d | %7.1f %7.1f %4.0f%% %-3s %5.1fx %-3s | %9.1f %9.1f %4.0f%% | %5d→%-5d %-3s",
+	return fmt.Sprintf("%-36s %-28s %6d | %7.1f %7.1f %4.0f%% %-3s %5.1fx %-3s | %9.1f %9.1f %4.0f%% | %5d→%-5d %-3s",
 		r.clip, r.setup, r.frames, r.fps, r.ffFPS, 100*r.fps/r.ffFPS, r.speedOK, r.realtime, r.realOK,
 		r.cpuMS, r.ffCPUMS, 100*r.ffCPUMS/r.cpuMS, r.before, r.after, r.leakK)
 }
