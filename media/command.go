@@ -113,6 +113,14 @@ func encoderArgs(out string, hasAudio bool, s encodeSettings, opt EncodeOptions)
 		"fps_mode":        "passthrough",
 		"enc_time_base:v": "-1",
 	}
+	if c := opt.Color; c != nil {
+		for k, v := range map[string]string{"color_range": c.ColorRange, "colorspace": c.ColorSpace,
+			"color_primaries": c.ColorPrimaries, "color_trc": c.ColorTransfer} {
+			if v = colorName(v); v != "" {
+				kw[k] = v
+			}
+		}
+	}
 	if s.codec == "libx265" {
 		kw["x265-params"] = "log-level=error"
 		if s.format != FormatMatroska {

@@ -62,6 +62,10 @@ func TestArgvGolden(t *testing.T) {
 		{"bleep opus", file, 1280, 720, true, EncodeOptions{Format: FormatMatroska,
 			Audio: &AudioEdit{Mute: mute, Bleep: true, Codec: "libopus", Bitrate: "96k"}}},
 		{"empty edit", file, 1280, 720, true, EncodeOptions{Audio: &AudioEdit{}}},
+		{"colour description", file, 1920, 1080, false, EncodeOptions{Color: &VideoInfo{ColorRange: "tv", ColorSpace: "bt709",
+			ColorPrimaries: "bt709", ColorTransfer: "bt709"}}},
+		{"colour description, odd names dropped", file, 1920, 1080, false, EncodeOptions{Color: &VideoInfo{ColorSpace: "-i /etc/passwd",
+			ColorTransfer: "unknown", ColorPrimaries: "bt2020"}}},
 	}
 
 	var b bytes.Buffer

@@ -66,6 +66,10 @@ type EncodeOptions struct {
 	Format string
 	// Audio, when set, re-encodes the audio with the edit applied.
 	Audio *AudioEdit
+	// Color, when set, is the colour description to record on the
+	// output: that of the input, for frames passed through in its own
+	// Y'CbCr (yuv420p). Empty fields are left unspecified.
+	Color *VideoInfo
 }
 
 // encodeSettings are EncodeOptions with the defaults resolved.

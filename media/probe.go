@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,11 @@ type VideoInfo struct {
 	PixFmt    string  `json:"pix_fmt,omitempty"`
 	// ColorRange is "tv" (limited) or "pc" (full), when the stream says.
 	ColorRange string `json:"color_range,omitempty"`
+	// ColorSpace, ColorPrimaries and ColorTransfer describe the colours
+	// (ffmpeg's names, e.g. bt709), when the stream says.
+	ColorSpace     string `json:"color_space,omitempty"`
+	ColorPrimaries string `json:"color_primaries,omitempty"`
+	ColorTransfer  string `json:"color_transfer,omitempty"`
 }
 
 // AudioInfo describes the first audio stream.
@@ -80,6 +86,9 @@ type probeJSON struct {
 		Height       int               `json:"height"`
 		PixFmt       string            `json:"pix_fmt"`
 		ColorRange   string            `json:"color_range"`
+		ColorSpace   string            `json:"color_space"`
+		ColorPrim    string            `json:"color_primaries"`
+		ColorTrc     string            `json:"color_transfer"`
 		AvgFrameRate string            `json:"avg_frame_rate"`
 		RFrameRate   string            `json:"r_frame_rate"`
 		NbFrames     string            `json:"nb_frames"`
@@ -129,6 +138,18 @@ func Probe(ctx context.Context, input string) (*Info, error) {
 	return parseProbe(stdout.Bytes())
 }
 
+var colorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// colorName keeps a colour description name ffprobe printed if it is one
+// (ffmpeg's names are short lower-case words), and drops "unknown" and
+// anything else.
+func colorName(s string) string {
+	if s == "unknown" || s == "reserved" || !colorNameRE.MatchString(s) {
+		return ""
+	}
+	return s
+}
+
 func parseProbe(data []byte) (*Info, error) {
 	var p probeJSON
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -154,6 +175,7 @@ func parseProbe(data []byte) (*Info, error) {
 			if s.ColorRange == "tv" || s.ColorRange == "pc" {
 				v.ColorRange = s.ColorRange
 			}
+			v.ColorSpace, v.ColorPrimaries, v.ColorTransfer = colorName(s.ColorSpace), colorName(s.ColorPrim), colorName(s.ColorTrc)
 			rate := s.AvgFrameRate
 			if rate == "" || rate == "0/0" {
 				rate = s.RFrameRate

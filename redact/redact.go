@@ -356,6 +356,10 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		Detector: opt.Detector.Name(), Models: opt.Detector.Models()}
 	eopt := media.EncodeOptions{Codec: opt.Codec, CRF: opt.CRF, Preset: opt.Preset, Rotation: info.Video.Rotation,
 		KeepMetadata: opt.KeepMetadata, Format: format}
+	if dec.PixelFormat == media.PixYUV420P {
+		// The input's own samples: its colour description holds for them.
+		eopt.Color = info.Video
+	}
 	switch {
 	case !dec.Layout().HasAudio() && opt.NoAudio && info.Audio != nil:
 		rep.Audio = "removed"

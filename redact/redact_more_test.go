@@ -580,3 +580,46 @@ func TestFramePixelFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestColourDescription: frames passed through in the input's own yuv420p
+// keep its colour description on the output; full-range yuv420p goes
+// through BGR24 (the pipe carries no range) and comes out in limited
+// range, which is what an untagged output means.
+func TestColourDescription(t *testing.T) {
+	dir := t.TempDir()
+	tagged := facesClip(t, dir, "bt709.mp4", "0.5", "-color_primaries", "bt709", "-color_trc", "bt709",
+		"-colorspace", "bt709", "-color_range", "tv")
+	full := facesClip(t, dir, "pc.mp4", "0.5", "-color_range", "pc")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		in      string
+		pixfmt  string
+		want    media.VideoInfo
+		decoder string
+	}{
+		{tagged, "yuv420p", media.VideoInfo{ColorRange: "tv", ColorSpace: "bt709", ColorPrimaries: "bt709", ColorTransfer: "bt709"}, media.PixYUV420P},
+		{full, "yuv420p", media.VideoInfo{}, media.PixBGR24},
+	} {
+		info, err := media.Probe(ctx, tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := framePixelFormat(info.Video); got != tc.decoder {
+			t.Errorf("%s (%s, range %q): decoded as %s, want %s", filepath.Base(tc.in), info.Video.PixFmt, info.Video.ColorRange, got, tc.decoder)
+		}
+		out := filepath.Join(dir, "out-"+filepath.Base(tc.in))
+		if _, err := Redact(ctx, tc.in, out, Options{ScanOptions: ScanOptions{Detector: noDetector{}}}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := media.Probe(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := o.Video
+		if v.PixFmt != tc.pixfmt || v.ColorRange != tc.want.ColorRange || v.ColorSpace != tc.want.ColorSpace ||
+			v.ColorPrimaries != tc.want.ColorPrimaries || v.ColorTransfer != tc.want.ColorTransfer {
+			t.Errorf("%s: output %s range %q space %q primaries %q transfer %q, want %s %+v", filepath.Base(tc.in),
+				v.PixFmt, v.ColorRange, v.ColorSpace, v.ColorPrimaries, v.ColorTransfer, tc.pixfmt, tc.want)
+		}
+	}
+}
