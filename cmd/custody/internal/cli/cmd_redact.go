@@ -57,7 +57,7 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
-	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 6x the CPU time of the defaults)")
+	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 7x the CPU time of the defaults)")
 	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
 	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
@@ -177,7 +177,7 @@ on every 2nd of those passes (--small-face-every 2, every 12 frames), and
 text on every 4th (--text-every 4, every 24 frames). The tracker
 interpolates between passes and masks a new face or badge back to the
 frame after the previous pass that could have found it. For the most
-thorough run, detect everything on every frame: --thorough (about 6x the
+thorough run, detect everything on every frame: --thorough (about 7x the
 CPU time). The values used are recorded in the report and the ledger.
 
 Plain mode reads IN and writes OUT; OUT is written under a temporary name
