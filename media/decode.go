@@ -35,22 +35,6 @@ type DecodeOptions struct {
 	PixelFormat string
 }
 
-// Pixel formats for DecodeOptions.PixelFormat.
-const (
-	PixBGR24   = "bgr24"
-	PixYUV420P = "yuv420p"
-)
-
-// FrameBytes is the size of one unpadded frame of the pixel format: BGR24
-// is 3 bytes a pixel; yuv420p is a Y plane then U and V planes of half the
-// width and height, rounded up.
-func FrameBytes(pixfmt string, w, h int) int {
-	if pixfmt == PixYUV420P {
-		return w*h + 2*((w+1)/2)*((h+1)/2)
-	}
-	return w * h * 3
-}
-
 // Decoder decodes the first video stream of an input to raw frames (BGR24
 // or yuv420p, see DecodeOptions.PixelFormat) with ffmpeg, reading them from a pipe one at a time: memory does not grow with
 // the length of the video. Frames come in presentation order with their

@@ -36,6 +36,22 @@ type Packet struct {
 	Data   []byte
 }
 
+// Pixel formats for DecodeOptions.PixelFormat.
+const (
+	PixBGR24   = "bgr24"
+	PixYUV420P = "yuv420p"
+)
+
+// FrameBytes is the size of one unpadded frame of the pixel format: BGR24
+// is 3 bytes a pixel; yuv420p is a Y plane then U and V planes of half the
+// width and height, rounded up.
+func FrameBytes(pixfmt string, w, h int) int {
+	if pixfmt == PixYUV420P {
+		return w*h + 2*((w+1)/2)*((h+1)/2)
+	}
+	return w * h * 3
+}
+
 // Frame is one decoded video frame. Data holds it unpadded in the decoder's
 // pixel format: Height rows of Width BGR pixels (3 bytes each), exactly
 // what gocv.NewMatFromBytes wraps as a CV_8UC3 Mat without copying; or the
