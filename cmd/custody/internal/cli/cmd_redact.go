@@ -202,7 +202,10 @@ and redact --json names the key file ("key"), which a DPO's key opens.
 Review: --review DIR writes tracks.json, contact.png (one thumbnail per
 track) and preview frames with the masks drawn. The DPO's decisions go in an
 --edits JSON file: exclude a track, add a manual region with keyframes, or
-mask whole frames for a time range, each with a reason for the audit.`,
+mask whole frames for a time range, each with a reason for the audit. An
+exclusion gives the track's id and its "first" frame as tracks.json shows
+them (or the file repeats tracks.json's "detection"), so that it cannot
+unmask a different track if the detections change.`,
 		Example: `  custody redact ward3.mp4 -o ward3.redacted.mp4 --review review/
   custody redact ward3.mp4 -o out.mp4 --edits decisions.json --mute 12.5-14 --bleep
   custody redact --store /srv/custody 3f5a9c0d12ab -i dpo.key --reason "release to police"
