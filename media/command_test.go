@@ -5,9 +5,7 @@ package media
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -219,13 +217,7 @@ func TestFileEncoderS3Name(t *testing.T) {
 			t.Errorf("command line passes %q", a)
 		}
 	}
-	var f Frame
-	for err == nil {
-		if err = d.ReadFrame(&f); err == nil {
-			err = e.WriteFrame(&f)
-		}
-	}
-	if !errors.Is(err, io.EOF) {
+	if _, err := pumpFrames(d, e, nil); err != nil {
 		e.Abort()
 		t.Fatal(err)
 	}

@@ -264,13 +264,7 @@ func TestEncoderErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f Frame
-	for err == nil {
-		if err = d.ReadFrame(&f); err == nil {
-			err = e.WriteFrame(&f)
-		}
-	}
-	if !errors.Is(err, io.EOF) {
+	if _, err = pumpFrames(d, e, nil); err != nil {
 		e.Abort()
 	} else {
 		err = e.Close()

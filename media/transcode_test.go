@@ -5,6 +5,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -24,27 +25,10 @@ func transcode(t testing.TB, input, output string, dopt DecodeOptions, eopt Enco
 	if err != nil {
 		t.Fatalf("NewFileEncoder: %v", err)
 	}
-	var f Frame
-	n := 0
-	for {
-		err := d.ReadFrame(&f)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			e.Abort()
-			t.Fatalf("ReadFrame %d: %v", n, err)
-		}
-		if f.Index != n {
-			t.Fatalf("frame index %d, want %d", f.Index, n)
-		}
-		if touch != nil {
-			touch(&f)
-		}
-		if err := e.WriteFrame(&f); err != nil {
-			t.Fatalf("WriteFrame: %v", err)
-		}
-		n++
+	n, err := pumpFrames(d, e, touch)
+	if err != nil {
+		e.Abort()
+		t.Fatal(err)
 	}
 	if err := e.WritePackets(d.Trailing()); err != nil {
 		t.Fatal(err)
@@ -56,4 +40,31 @@ func transcode(t testing.TB, input, output string, dopt DecodeOptions, eopt Enco
 		t.Fatal(err)
 	}
 	return n
+}
+
+// pumpFrames copies every frame from d to e (through touch, when set) and
+// returns how many; the error is nil once d is exhausted. The caller
+// writes the trailing packets and closes or aborts e.
+func pumpFrames(d *Decoder, e *Encoder, touch func(*Frame)) (int, error) {
+	var f Frame
+	n := 0
+	for {
+		err := d.ReadFrame(&f)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("ReadFrame %d: %w", n, err)
+		}
+		if f.Index != n {
+			return n, fmt.Errorf("frame index %d, want %d", f.Index, n)
+		}
+		if touch != nil {
+			touch(&f)
+		}
+		if err := e.WriteFrame(&f); err != nil {
+			return n, fmt.Errorf("WriteFrame %d: %w", n, err)
+		}
+		n++
+	}
 }
