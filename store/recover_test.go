@@ -29,6 +29,16 @@ func touch(t *testing.T, s *store.Store) {
 	}
 }
 
+// recoversOnce runs another (empty) transaction and checks that it adds
+// no entry to the n the ledger has: recovery is done once.
+func recoversOnce(t *testing.T, s *store.Store, n uint64) {
+	t.Helper()
+	touch(t, s)
+	if ledger(t, s).Len() != n {
+		t.Fatal("a second transaction recovered again")
+	}
+}
+
 func lastRecover(t *testing.T, l *manifest.Ledger) store.RecoverPayload {
 	t.Helper()
 	last := l.Last()
@@ -86,11 +96,7 @@ func TestRecoverTornTail(t *testing.T) {
 	if len(r.Notes) != 0 || r.Checkpoint != l.Len() {
 		t.Fatalf("after recovery: notes %q, checkpoint %d of %d", r.Notes, r.Checkpoint, l.Len())
 	}
-	// Recovery is done once.
-	touch(t, s)
-	if ledger(t, s).Len() != l.Len() {
-		t.Fatal("a second transaction recovered again")
-	}
+	recoversOnce(t, s, l.Len())
 }
 
 // A crash after the import entry was durable but before the sealed file was
@@ -302,10 +308,7 @@ func TestRecoverSweepsTempFiles(t *testing.T) {
 	if r := verified(t, s.Dir); len(r.Notes) != 0 {
 		t.Fatalf("notes after recovery: %q", r.Notes)
 	}
-	touch(t, s)
-	if ledger(t, s).Len() != l.Len() {
-		t.Fatal("a second transaction recovered again")
-	}
+	recoversOnce(t, s, l.Len())
 }
 
 // Saving an export statement happens after the export's transaction, so it
