@@ -36,11 +36,12 @@ type DecodeOptions struct {
 }
 
 // Decoder decodes the first video stream of an input to raw frames (BGR24
-// or yuv420p, see DecodeOptions.PixelFormat) with ffmpeg, reading them from a pipe one at a time: memory does not grow with
-// the length of the video. Frames come in presentation order with their
-// exact timestamps; no frame is dropped or duplicated (variable frame rate
-// is kept as it is). Frames are in stored orientation: ffmpeg's autorotate
-// is off, the rotation is the caller's to apply (Info.Video.Rotation).
+// or yuv420p, see DecodeOptions.PixelFormat) with ffmpeg, reading them
+// from a pipe one at a time: memory does not grow with the length of the
+// video. Frames come in presentation order with their exact timestamps; no
+// frame is dropped or duplicated (variable frame rate is kept as it is).
+// Frames are in stored orientation: ffmpeg's autorotate is off, the
+// rotation is the caller's to apply (Info.Video.Rotation).
 type Decoder struct {
 	// Width and Height are the stored picture size.
 	Width, Height int

@@ -26,8 +26,9 @@ import (
 // set is the default: detection on every DefaultEvery-th frame (6) with
 // tracking between, 20% margin, irreversible blur in ellipses, libx264
 // CRF 20 veryfast, audio copied bit-exact, metadata stripped. The text
-// cadence is the detector's (detect.Config.TextEvery; the CLI's default
-// is a text pass on every fourth detection pass).
+// and small-face cadences are the detector's (detect.Config.TextEvery and
+// SmallFaceEvery; the CLI's defaults are a text pass on every fourth
+// detection pass and the small-face pass on every second).
 type Options struct {
 	ScanOptions
 	// Style of the masks; "" means StyleBlur.
@@ -301,6 +302,12 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 			return nil, optErr("mute range %g-%g: the end must be after the start", r.Start, r.End)
 		}
 	}
+	// The detection parameters (cadences included), for the record and
+	// for matching edits to the run they were made on.
+	var detection string
+	if c, ok := opt.Detector.(interface{ Config() detect.Config }); ok {
+		detection = c.Config().String()
+	}
 	if opt.Edits != nil {
 		if err := opt.Edits.Validate(); err != nil {
 			return nil, err
@@ -312,6 +319,10 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 		if e := opt.Edits.Every; e != 0 && e != opt.Every {
 			return nil, fmt.Errorf("%w: the edits were made on a run detecting every %d frames, this run every %d: track ids would not match",
 				ErrEdits, e, opt.Every)
+		}
+		if e := opt.Edits.Detection; e != "" && e != detection {
+			return nil, fmt.Errorf("%w: the edits were made on a run with detection %q, this run has %q: track ids would not match",
+				ErrEdits, e, detection)
 		}
 	}
 	// ffmpeg's version, for the record, is asked while the work starts.
@@ -354,9 +365,10 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 
 	rep := &Report{Input: input, Width: dec.Width, Height: dec.Height, Rotation: info.Video.Rotation,
 		Detector: opt.Detector.Name(), Models: opt.Detector.Models()}
+	yuv := dec.PixelFormat == media.PixYUV420P
 	eopt := media.EncodeOptions{Codec: opt.Codec, CRF: opt.CRF, Preset: opt.Preset, Rotation: info.Video.Rotation,
 		KeepMetadata: opt.KeepMetadata, Format: format}
-	if dec.PixelFormat == media.PixYUV420P {
+	if yuv {
 		// The input's own samples: its colour description holds for them.
 		eopt.Color = info.Video
 	}
@@ -393,7 +405,6 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	rep.FFmpeg.Version = <-version
 
 	orient := newOrientation(info.Video.Rotation, dec.Width, dec.Height)
-	yuv := dec.PixelFormat == media.PixYUV420P
 	sc, err := newScanner(&opt.ScanOptions, info.Video.FPS, orient, yuv, nil, nil)
 	if err != nil {
 		return nil, err
@@ -405,13 +416,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	rep.Params = Params{Every: opt.Every, Margin: opt.Margin, Style: opt.Style, Shape: opt.Shape, Tracker: tropt,
 		Codec: codec, Preset: preset, CRF: crf,
 		Mute: opt.Mute, Bleep: opt.Bleep, NoAudio: opt.NoAudio, KeepMetadata: opt.KeepMetadata, EditsSHA256: opt.EditsSHA256}
-	if c, ok := opt.Detector.(interface{ Config() detect.Config }); ok {
-		rep.Params.Detection = c.Config().String()
-	}
-	if e := opt.Edits; e != nil && e.Detection != "" && e.Detection != rep.Params.Detection {
-		return nil, fmt.Errorf("%w: the edits were made on a run with detection %q, this run has %q: track ids would not match",
-			ErrEdits, e.Detection, rep.Params.Detection)
-	}
+	rep.Params.Detection = detection
 
 	expected := int(info.Video.Frames)
 	total := expected

@@ -233,6 +233,18 @@ func TestRedactEdits(t *testing.T) {
 	if len(rep2.Warnings) == 0 || !strings.Contains(strings.Join(rep2.Warnings, " "), "not applied") {
 		t.Errorf("no warning for the mismatched exclusion: %v", rep2.Warnings)
 	}
+
+	// Edits from a run with other detection parameters are refused before
+	// any output is made.
+	edits3 := &Edits{Detection: "face=yunet text=none", Exclude: []ExcludeEdit{{Track: tr.ID, Reason: "x"}}}
+	fourth := filepath.Join(dir, "fourth.mp4")
+	if _, err := Redact(ctx, in, fourth, Options{ScanOptions: ScanOptions{Detector: det}, Edits: edits3}); !errors.Is(err, ErrEdits) ||
+		!strings.Contains(err.Error(), "track ids would not match") {
+		t.Errorf("edits from other detection parameters: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*fourth*")); len(left) != 0 {
+		t.Errorf("a refused run left %v", left)
+	}
 }
 
 // TestRedactIncomplete: a truncated input is redacted as far as it
