@@ -69,23 +69,9 @@ func ParseCheckpoint(data []byte) (*Checkpoint, ssh.PublicKey, error) {
 		return nil, nil, fmt.Errorf("%w: no signature", ErrBadCheckpoint)
 	}
 	body = append(body, '\n')
-	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
-	if len(lines) < 4 || !strings.HasPrefix(lines[3], "time ") {
-		return nil, nil, fmt.Errorf("%w: body must have origin, size, root and time lines", ErrBadCheckpoint)
-	}
-	c := &Checkpoint{Origin: lines[0]}
-	var err error
-	if c.Size, err = strconv.ParseUint(lines[1], 10, 64); err != nil || strconv.FormatUint(c.Size, 10) != lines[1] {
-		return nil, nil, fmt.Errorf("%w: bad size %q", ErrBadCheckpoint, lines[1])
-	}
-	if c.Root, err = base64.StdEncoding.Strict().DecodeString(lines[2]); err != nil || len(c.Root) != 32 {
-		return nil, nil, fmt.Errorf("%w: bad root hash", ErrBadCheckpoint)
-	}
-	if c.Time, err = time.Parse(time.RFC3339, strings.TrimPrefix(lines[3], "time ")); err != nil {
-		return nil, nil, fmt.Errorf("%w: bad time", ErrBadCheckpoint)
-	}
-	if !bytes.Equal(c.Body(), body) {
-		return nil, nil, fmt.Errorf("%w: body is not in canonical form", ErrBadCheckpoint)
+	c, err := parseBody(body)
+	if err != nil {
+		return nil, nil, err
 	}
 	if c.Sig, err = unarmorExact(sigPart); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
@@ -95,6 +81,30 @@ func ParseCheckpoint(data []byte) (*Checkpoint, ssh.PublicKey, error) {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
 	}
 	return c, pub, nil
+}
+
+// parseBody parses a checkpoint body (origin, size, root and time lines),
+// which must be exactly as Body writes it.
+func parseBody(body []byte) (*Checkpoint, error) {
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	if len(lines) < 4 || !strings.HasPrefix(lines[3], "time ") {
+		return nil, fmt.Errorf("%w: body must have origin, size, root and time lines", ErrBadCheckpoint)
+	}
+	c := &Checkpoint{Origin: lines[0]}
+	var err error
+	if c.Size, err = strconv.ParseUint(lines[1], 10, 64); err != nil || strconv.FormatUint(c.Size, 10) != lines[1] {
+		return nil, fmt.Errorf("%w: bad size %q", ErrBadCheckpoint, lines[1])
+	}
+	if c.Root, err = base64.StdEncoding.Strict().DecodeString(lines[2]); err != nil || len(c.Root) != 32 {
+		return nil, fmt.Errorf("%w: bad root hash", ErrBadCheckpoint)
+	}
+	if c.Time, err = time.Parse(time.RFC3339, strings.TrimPrefix(lines[3], "time ")); err != nil {
+		return nil, fmt.Errorf("%w: bad time", ErrBadCheckpoint)
+	}
+	if !bytes.Equal(c.Body(), body) {
+		return nil, fmt.Errorf("%w: body is not in canonical form", ErrBadCheckpoint)
+	}
+	return c, nil
 }
 
 const armorBegin = "-----BEGIN SSH SIGNATURE-----"

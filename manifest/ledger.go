@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	"github.com/custody-evidence/custody/seal"
@@ -148,6 +149,33 @@ type Keyring struct {
 	Station ssh.PublicKey
 	keys    map[string]ssh.PublicKey // fingerprint → key
 	names   map[string]string
+	ever    map[string]ssh.PublicKey // every key ever authorised, removed ones too
+}
+
+func newKeyring() *Keyring {
+	return &Keyring{keys: map[string]ssh.PublicKey{}, names: map[string]string{}, ever: map[string]ssh.PublicKey{}}
+}
+
+// Ever returns every key the ledger has authorised at some point (the
+// station's and every registered person's, removed ones too), by
+// fingerprint: the keys whose signatures on a checkpoint are the store's.
+func (k *Keyring) Ever() []ssh.PublicKey {
+	fps := make([]string, 0, len(k.ever))
+	for fp := range k.ever {
+		fps = append(fps, fp)
+	}
+	sort.Strings(fps)
+	out := make([]ssh.PublicKey, len(fps))
+	for i, fp := range fps {
+		out[i] = k.ever[fp]
+	}
+	return out
+}
+
+// EverAuthorised reports whether the ledger authorised pub at some point.
+func (k *Keyring) EverAuthorised(pub ssh.PublicKey) bool {
+	p, ok := k.ever[seal.Fingerprint(pub)]
+	return ok && bytes.Equal(p.Marshal(), pub.Marshal())
 }
 
 // Key returns the key with fingerprint fp if it may sign now.
@@ -186,7 +214,7 @@ func (k *Keyring) apply(rec *Record) error {
 			return err
 		}
 		fp := seal.Fingerprint(pub)
-		k.keys[fp], k.names[fp] = pub, p.Name
+		k.keys[fp], k.names[fp], k.ever[fp] = pub, p.Name, pub
 	case "user.remove":
 		var p KeyPayload
 		if err := rec.Payload(&p); err != nil {
@@ -209,7 +237,7 @@ func (l *Ledger) Check() (*Keyring, []Issue) {
 	bad := func(seq uint64, code, format string, a ...any) {
 		issues = append(issues, Issue{Seq: int64(seq), Code: code, Msg: fmt.Sprintf(format, a...)})
 	}
-	kr := &Keyring{keys: map[string]ssh.PublicKey{}, names: map[string]string{}}
+	kr := newKeyring()
 	if len(l.Records) == 0 {
 		return kr, []Issue{{Seq: -1, Code: "ledger-empty", Msg: "the ledger has no entries, not even the genesis entry"}}
 	}
@@ -231,47 +259,13 @@ func (l *Ledger) Check() (*Keyring, []Issue) {
 			lastTime = t
 		}
 		if i == 0 {
-			var g GenesisPayload
-			if e.Action != "genesis" {
-				bad(seq, "ledger-genesis", "the first entry is %q, not the genesis entry", e.Action)
+			if code, msg := kr.genesis(rec); code != "" {
+				bad(seq, code, "%s", msg)
 				return kr, issues
-			}
-			if err := rec.Payload(&g); err != nil {
-				bad(seq, "ledger-genesis", "genesis payload: %v", err)
-				return kr, issues
-			}
-			pub, err := seal.ParsePublicKey(g.StationKey)
-			if err != nil {
-				bad(seq, "ledger-genesis", "genesis station key: %v", err)
-				return kr, issues
-			}
-			kr.Station = pub
-			fp := seal.Fingerprint(pub)
-			kr.keys[fp], kr.names[fp] = pub, "station"
-		}
-		signedByActor := false
-		for j, s := range rec.Sigs {
-			pub, ok := kr.Key(s.Key)
-			if !ok {
-				bad(seq, "ledger-signer", "entry %d signature %d is by key %s, which the ledger does not authorise", seq, j+1, s.Key)
-				continue
-			}
-			blob, err := seal.DecodeSig(s.SSHSig)
-			if err == nil {
-				var got ssh.PublicKey
-				got, err = seal.VerifySignature(blob, EntryNamespace, rec.EntryRaw)
-				if err == nil && !bytes.Equal(got.Marshal(), pub.Marshal()) {
-					err = errors.New("signature made by a different key than it names")
-				}
-			}
-			if err != nil {
-				bad(seq, "ledger-signature", "entry %d signature by %s does not verify: %v", seq, s.Key, err)
-				continue
-			}
-			if s.Key == e.Actor.Key {
-				signedByActor = true
 			}
 		}
+		signedByActor, sigIssues := kr.verifySigs(rec)
+		issues = append(issues, sigIssues...)
 		if !signedByActor {
 			// Its key changes do not count: a forged user.add must not
 			// authorise the forger for the entries that follow.
@@ -282,6 +276,85 @@ func (l *Ledger) Check() (*Keyring, []Issue) {
 	}
 	return kr, issues
 }
+
+// genesis reads the station key from the genesis entry; it returns a
+// problem code and message if it cannot.
+func (k *Keyring) genesis(rec *Record) (string, string) {
+	var g GenesisPayload
+	if rec.Entry.Action != "genesis" {
+		return "ledger-genesis", fmt.Sprintf("the first entry is %q, not the genesis entry", rec.Entry.Action)
+	}
+	if err := rec.Payload(&g); err != nil {
+		return "ledger-genesis", fmt.Sprintf("genesis payload: %v", err)
+	}
+	pub, err := seal.ParsePublicKey(g.StationKey)
+	if err != nil {
+		return "ledger-genesis", fmt.Sprintf("genesis station key: %v", err)
+	}
+	k.Station = pub
+	fp := seal.Fingerprint(pub)
+	k.keys[fp], k.names[fp], k.ever[fp] = pub, "station", pub
+	return "", ""
+}
+
+// verifySigs checks an entry's signatures against the keys authorised so
+// far; it reports whether the entry's actor signed it validly.
+func (k *Keyring) verifySigs(rec *Record) (bool, []Issue) {
+	var issues []Issue
+	seq := rec.Entry.Seq
+	bad := func(code, format string, a ...any) {
+		issues = append(issues, Issue{Seq: int64(seq), Code: code, Msg: fmt.Sprintf(format, a...)})
+	}
+	signedByActor := false
+	for j, s := range rec.Sigs {
+		pub, ok := k.Key(s.Key)
+		if !ok {
+			bad("ledger-signer", "entry %d signature %d is by key %s, which the ledger does not authorise", seq, j+1, s.Key)
+			continue
+		}
+		blob, err := seal.DecodeSig(s.SSHSig)
+		if err == nil {
+			var got ssh.PublicKey
+			got, err = seal.VerifySignature(blob, EntryNamespace, rec.EntryRaw)
+			if err == nil && !bytes.Equal(got.Marshal(), pub.Marshal()) {
+				err = errors.New("signature made by a different key than it names")
+			}
+		}
+		if err != nil {
+			bad("ledger-signature", "entry %d signature by %s does not verify: %v", seq, s.Key, err)
+			continue
+		}
+		if s.Key == rec.Entry.Actor.Key {
+			signedByActor = true
+		}
+	}
+	return signedByActor, issues
+}
+
+// Signers replays only what changes the keyring (the genesis entry and
+// validly signed user.add and user.remove entries), checking just their
+// signatures: a quick keyring for a writer that must know whose
+// checkpoints to trust without re-verifying the whole ledger.
+func (l *Ledger) Signers() *Keyring {
+	kr := newKeyring()
+	if len(l.Records) == 0 {
+		return kr
+	}
+	if code, _ := kr.genesis(l.Records[0]); code != "" {
+		return kr
+	}
+	for _, rec := range l.Records[1:] {
+		if !keyAction(rec.Entry.Action) {
+			continue
+		}
+		if ok, _ := kr.verifySigs(rec); ok {
+			kr.apply(rec)
+		}
+	}
+	return kr
+}
+
+func keyAction(a string) bool { return a == "user.add" || a == "user.remove" }
 
 // Genesis returns the decoded genesis payload.
 func (l *Ledger) Genesis() (*GenesisPayload, error) {

@@ -191,3 +191,27 @@ func DecodeSig(s string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// ErrNotEd25519 means a raw signature was asked of a key that is not Ed25519.
+var ErrNotEd25519 = errors.New("not an Ed25519 key")
+
+// SignEd25519 signs message itself with an Ed25519 signer (a key file or a
+// key held by ssh-agent): the bare signature that C2SP signed notes carry.
+// It never signs anything SSHSIG or SSH authentication could mistake for
+// their own: callers pass note text, which starts with a custody origin
+// line, while an SSHSIG message starts "SSHSIG" and an SSH userauth blob
+// with a binary length.
+func SignEd25519(s Signer, message []byte) ([]byte, error) {
+	ss, ok := s.(sshSigner)
+	if !ok || ss.s.PublicKey().Type() != ssh.KeyAlgoED25519 {
+		return nil, fmt.Errorf("%w: %s", ErrNotEd25519, s.PublicKey().Type())
+	}
+	sig, err := ss.s.Sign(rand.Reader, message)
+	if err != nil {
+		return nil, err
+	}
+	if sig.Format != ssh.KeyAlgoED25519 || len(sig.Blob) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("%w: the key made a %s signature", ErrNotEd25519, sig.Format)
+	}
+	return sig.Blob, nil
+}

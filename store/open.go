@@ -22,7 +22,7 @@ var (
 	// ErrOutputExists refuses to overwrite an existing output file.
 	ErrOutputExists = errors.New("output file already exists")
 	// ErrNoReason refuses an access without a stated reason.
-	ErrNoReason = errors.New("an access needs a reason")
+	ErrNoReason = errors.New("a reason is required")
 )
 
 // OpenOptions says who opens a clip, why, and where the plaintext goes.

@@ -11,6 +11,7 @@ import (
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/seal"
+	"github.com/custody-evidence/custody/witness"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -201,12 +202,16 @@ type State struct {
 	Events []Event
 	// Anomalies are entries that break a governance rule (see custody log).
 	Anomalies []Anomaly
+	// Witnesses are the registered witnesses by name; Losses the recorded
+	// losses of ledger entries (see witness.go).
+	Witnesses map[string]witness.Spec
+	Losses    []witness.Loss
 }
 
 // Replay derives the state from a ledger.
 func Replay(l *manifest.Ledger) *State {
 	st := &State{Clips: map[string]*Clip{}, Objects: map[string]Object{}, Policy: genesisPolicy(l),
-		Users: map[string]*User{}, Requests: map[string]*Request{}, Dead: map[string]Object{}}
+		Users: map[string]*User{}, Requests: map[string]*Request{}, Dead: map[string]Object{}, Witnesses: map[string]witness.Spec{}}
 	if g, err := l.Genesis(); err == nil {
 		st.Station, _ = seal.ParsePublicKey(g.StationKey)
 	}

@@ -21,6 +21,7 @@ import (
 	"filippo.io/age"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/seal"
+	"github.com/custody-evidence/custody/witness"
 )
 
 // Names inside a store directory.
@@ -65,8 +66,16 @@ type Store struct {
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 	// Actor names the person operating the station, for ledger entries.
-	Actor  string
-	signer seal.Signer
+	Actor string
+	// WitnessError, if set, hears of a witness that could not be read
+	// before a write or handed the new checkpoint after it: the write goes
+	// on, and the witness stays behind until a later one reaches it.
+	WitnessError func(name string, err error)
+	// ExtraWitnesses are witnesses the station knows of outside the store
+	// (custody reads them from $CUSTODY_WITNESSES): a store rolled back to
+	// before it registered its witnesses still meets these.
+	ExtraWitnesses []witness.Spec
+	signer         seal.Signer
 }
 
 // InitOptions configures a new store.
@@ -163,7 +172,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	if err := l.Add(rec); err != nil {
 		return nil, err
 	}
-	if err := s.writeCheckpoint(l, signer); err != nil {
+	if _, _, err := s.writeCheckpoint(l, signer); err != nil {
 		return nil, err
 	}
 	cfg, _ := json.MarshalIndent(s.Config, "", "  ")
@@ -339,6 +348,12 @@ func (s *Store) lock(ctx context.Context) (*os.File, error) {
 }
 
 func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) error {
+	return s.updateWith(ctx, as, false, fn)
+}
+
+// updateWith is update; recovering skips the guard, for the one
+// transaction that records a loss of entries (RecordLoss).
+func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn func(tx *Tx) error) error {
 	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
@@ -353,9 +368,17 @@ func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) e
 	if err != nil {
 		return fmt.Errorf("%w: %v (run custody verify)", ErrCorrupt, err)
 	}
+	st := Replay(l)
+	// Before anything is appended: a write that went on over a ledger
+	// that lost entries would sign a checkpoint that hides the loss.
+	if !recovering {
+		if err := s.guard(ctx, l, st); err != nil {
+			return err
+		}
+	}
 	tx := &Tx{s: s, Ledger: l, lf: lf}
 	if as != nil {
-		u := Replay(l).UserByKey(as.Fingerprint())
+		u := st.UserByKey(as.Fingerprint())
 		if u == nil {
 			return fmt.Errorf("%w: key %s is not registered in this store (see custody user list)", ErrUnknownPerson, as.Fingerprint())
 		}
@@ -367,15 +390,32 @@ func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) e
 	if err := fn(tx); err != nil {
 		if tx.changed {
 			// Whatever fn appended is durable and must be covered.
-			if cerr := s.writeCheckpoint(l, tx.checkpointSigner()); cerr != nil {
+			if cerr := s.checkpoint(ctx, l, tx.checkpointSigner()); cerr != nil {
 				return errors.Join(err, cerr)
 			}
 		}
 		return err
 	}
 	if tx.changed || !s.checkpointCurrent(l) {
-		return s.writeCheckpoint(l, tx.checkpointSigner())
+		return s.checkpoint(ctx, l, tx.checkpointSigner())
 	}
+	return nil
+}
+
+// checkpoint signs and writes a checkpoint of the whole ledger and hands
+// it to the witnesses.
+func (s *Store) checkpoint(ctx context.Context, l *manifest.Ledger, signer seal.Signer) error {
+	c, file, err := s.writeCheckpoint(l, signer)
+	if err != nil {
+		return err
+	}
+	var note []byte
+	if st := s.signer; st != nil && signer == st {
+		// Transparency-log witnesses know the station's key, so only its
+		// checkpoints go to them as signed notes.
+		note, _ = c.SignNote(signer)
+	}
+	s.publishWitnesses(ctx, l, c, file, note)
 	return nil
 }
 
@@ -443,12 +483,13 @@ func (s *Store) checkpointCurrent(l *manifest.Ledger) bool {
 	return err == nil && c.Size == l.Len()
 }
 
-func (s *Store) writeCheckpoint(l *manifest.Ledger, signer seal.Signer) error {
+func (s *Store) writeCheckpoint(l *manifest.Ledger, signer seal.Signer) (*manifest.Checkpoint, []byte, error) {
 	c, err := manifest.NewCheckpoint(l, s.Origin(), l.Len(), s.Now(), signer)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return atomicfile.WriteFile(filepath.Join(s.Dir, CheckpointFile), c.Marshal(), 0o644)
+	file := c.Marshal()
+	return c, file, atomicfile.WriteFile(filepath.Join(s.Dir, CheckpointFile), file, 0o644)
 }
 
 // ReadCheckpoint returns the latest checkpoint file's bytes.

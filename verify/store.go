@@ -15,6 +15,7 @@ import (
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/seal"
 	"github.com/custody-evidence/custody/store"
+	"github.com/custody-evidence/custody/witness"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -25,6 +26,13 @@ type StoreOptions struct {
 	PinnedKey ssh.PublicKey
 	// Progress is called with bytes hashed.
 	Progress func(int64)
+	// Checkpoints are checkpoint files kept elsewhere (from bundles, from a
+	// witness, from an earlier verify): the ledger must extend each.
+	Checkpoints []KeptCheckpoint
+	// Witnesses are witnesses to consult besides those the ledger
+	// registers: one named out of band still catches a store rolled back
+	// to before its registration.
+	Witnesses []witness.Spec
 }
 
 // Store verifies the store in dir. It returns an error only when it could
@@ -74,6 +82,12 @@ func Store(ctx context.Context, dir string, opts StoreOptions) (*Report, error) 
 		r.fail("store-id", store.ConfigFile, "store id %s does not match the genesis entry's %s: the ledger belongs to another store", s.Config.ID, g.Store)
 	}
 	checkCheckpoint(r, s, l, kr, torn)
+	st := store.Replay(l)
+	if err := checkWitnesses(ctx, r, s, l, st, opts.Witnesses); err != nil {
+		return nil, err
+	}
+	checkKept(r, s, l, kr, st, opts.Checkpoints)
+	noteLosses(r, l)
 	if err := checkObjects(ctx, r, s, l, opts.Progress); err != nil {
 		return nil, err
 	}

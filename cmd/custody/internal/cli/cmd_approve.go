@@ -61,7 +61,7 @@ used, and of a lapsed request.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Clip, "clip", "", "the clip you mean to approve: refuse if the request is for another")
 	fl.StringVar(&valid, "valid", "", "grant lifetime, at most the policy's (default: the policy's, 24h)")

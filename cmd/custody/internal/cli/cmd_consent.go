@@ -60,7 +60,7 @@ DPO may record one.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&rec.State, "state", "", "given, declined, withdrawn or not-asked")
 	fl.StringVar(&rec.By, "by", "", "who decided (the patient, next of kin, ...)")

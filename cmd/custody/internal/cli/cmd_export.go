@@ -116,7 +116,7 @@ trust; they pin it with custody verify --key.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	cmd.Flags().StringVar(&o.Incident, "incident", "", "police or case reference (bag-info External-Identifier)")
 	cmd.Flags().StringVar(&o.ExhibitPrefix, "exhibit-prefix", "EX-", "exhibit numbers are PREFIX1, PREFIX2, ... (e.g. JD/ for JD/1)")
 	cmd.Flags().StringArrayVarP(&identities, "identity", "i", nil, "identity file that can open the sealed clips (age, SSH or plugin); repeatable")

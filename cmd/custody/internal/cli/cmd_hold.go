@@ -107,7 +107,7 @@ clip again for the same incident does nothing.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&req.Incident, "incident", "", "incident reference")
 	fl.StringVar(&req.Reason, "reason", "", "why (for alarms, defaults to the alarm's time, place and device)")

@@ -127,7 +127,7 @@ purge unless held.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Device, "device", "", "camera or device id")
 	fl.StringVar(&opts.Wearer, "wearer", "", "who wore or operated the camera")

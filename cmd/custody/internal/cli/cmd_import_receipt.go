@@ -48,7 +48,7 @@ every clip in the bundle.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
 	return cmd
 }

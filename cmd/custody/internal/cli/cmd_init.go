@@ -101,7 +101,7 @@ recording); afterwards only a DPO changes it (custody policy set).`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	cmd.Flags().StringArrayVarP(&recipients, "recipient", "r", nil, "age, SSH or plugin recipient who can open originals (repeatable)")
 	cmd.Flags().StringVarP(&recipFile, "recipients-file", "R", "", "file with one recipient per line")
 	cmd.Flags().IntVar(&workFactor, "kdf-work-factor", seal.DefaultWorkFactor, "scrypt cost (log2) protecting the station key")

@@ -51,7 +51,7 @@ written to FILE in authorized_keys form.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the public key to this file")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
 	return cmd

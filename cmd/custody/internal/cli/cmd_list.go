@@ -47,7 +47,7 @@ func newListCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the clips as JSON")
 	return cmd
 }

@@ -88,7 +88,7 @@ prints only flagged entries.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&filter.Clip, "clip", "", "only this clip (with its redacted versions and requests)")
 	fl.StringVar(&filter.Actor, "actor", "", "only this person (name or key fingerprint)")

@@ -84,7 +84,7 @@ needed. --reason defaults to the request's.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	cmd.Flags().StringArrayVarP(&identities, "identity", "i", nil, "identity file (age, SSH or plugin); repeatable")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the plaintext (must not exist)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the clip is being opened (recorded in the ledger)")

@@ -42,7 +42,7 @@ change is ledgered with the old and new values and a reason.`,
 			return nil
 		},
 	}
-	sf.register(show, false)
+	sf.register(e, show, false)
 	show.Flags().BoolVar(&sf.json, "json", false, "print as JSON")
 
 	var (
@@ -104,7 +104,7 @@ change is ledgered with the old and new values and a reason.`,
 			return nil
 		},
 	}
-	f.register(set, false)
+	f.register(e, set, false)
 	fl := set.Flags()
 	fl.StringVar(&retention, "retention", "", "keep clips this long after recording (e.g. 48h, 3d)")
 	fl.StringVar(&grant, "grant-validity", "", "how long an approval stays usable")

@@ -110,7 +110,7 @@ records the time it decided for.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "say what would be removed; change nothing")
 	fl.StringArrayVarP(&identities, "identity", "i", nil, "purge as this DPO instead of the station: "+identityHelp)

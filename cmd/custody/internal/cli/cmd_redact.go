@@ -283,7 +283,7 @@ unmask a different track if the detections change.`,
 			return redactInStore(ctx, e, &f, args[0], identities, reason, request, reviewDir != "", opt, done)
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	d.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVarP(&out, "output", "o", "", "output video (plain mode); the extension picks the container (.mp4, .mov, .mkv)")

@@ -46,7 +46,7 @@ flagged by custody log.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&req.Incident, "incident", "", "release only the hold for this incident")
 	fl.StringVar(&req.Reason, "reason", "", "why the hold is lifted")

@@ -53,7 +53,7 @@ purpose only: an approved redaction does not open the clip.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Reason, "reason", "", "why you need the original")
 	fl.StringVar(&opts.Incident, "incident", "", "incident or case reference")

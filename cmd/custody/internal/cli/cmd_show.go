@@ -68,7 +68,7 @@ CLIP is a clip id or a unique prefix of at least 4 characters.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the clip as JSON")
 	return cmd
 }

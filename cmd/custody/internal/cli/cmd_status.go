@@ -127,7 +127,7 @@ what the picture will be at another time, e.g. before a weekend.`,
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	cmd.Flags().BoolVar(&all, "all", false, "include purged clips and redacted versions")
 	cmd.Flags().BoolVar(&policy, "policy", false, "also print the policy")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print as JSON")

@@ -80,7 +80,7 @@ then act with -i KEY.pub (signing through ssh-agent) -i PLUGIN-IDENTITY.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&role, "role", "", "dpo, clinician or investigator")
 	fl.StringVar(&key, "key", "", "SSH public key: the .pub line or file")
@@ -126,7 +126,7 @@ func newUserListCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	cmd.Flags().BoolVar(&f.json, "json", false, "print as JSON")
 	return cmd
 }
@@ -169,7 +169,7 @@ could then never be opened.`,
 			return nil
 		},
 	}
-	f.register(cmd, true)
+	f.register(e, cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&reason, "reason", "", "why (recorded in the ledger)")
 	fl.BoolVar(&force, "force", false, "remove an owner of live dual-control clips, which then can never be opened")

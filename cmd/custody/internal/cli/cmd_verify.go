@@ -8,6 +8,7 @@ import (
 	"filippo.io/age"
 	"github.com/custody-evidence/custody/seal"
 	"github.com/custody-evidence/custody/verify"
+	"github.com/custody-evidence/custody/witness"
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 )
@@ -17,7 +18,9 @@ func newVerifyCmd(e *env) *cobra.Command {
 		f           storeFlags
 		keyFile     string
 		trustedFile string
-		checkpoint  string
+		checkpoints []string
+		witnesses   []string
+		witnessKey  string
 		identities  []string
 	)
 	cmd := &cobra.Command{
@@ -52,7 +55,18 @@ Merkle root against the latest signed checkpoint, and that every sealed
 file is registered and every registered file exists. With --key, the
 store's station key must be the pinned one.
 
-The verify path contains no network code.
+A store's own checkpoint cannot reveal a rollback (whoever rewrote the
+ledger can put back an older checkpoint), so verify --store also checks
+the ledger extends every checkpoint its witnesses hold (custody witness),
+every --witness LOCATION you name (a witness directory, or a tlog
+witness's URL with --witness-key; for a store rolled back to before it
+registered them), and every --checkpoint FILE you kept (from a bundle, a
+witness or an earlier verify; repeatable). It names any witness that is
+behind or that the ledger contradicts. Witness directories are only read;
+a tlog witness is asked, in the protocol's own terms, to cosign the
+checkpoint it already holds, which changes nothing.
+
+Verifying a bundle contains no network code.
 
 Exit status: 0 verified (for a bundle: and signed by a pinned key),
 1 verification failed or signer not trusted, 2 could not run.`,
@@ -69,10 +83,13 @@ Exit status: 0 verified (for a bundle: and signed by a pinned key),
 				if cmd.Flags().Changed("store") {
 					return usagef("give a BUNDLE or --store DIR, not both")
 				}
-				return verifyBundle(cmd, e, args[0], pinned, checkpoint, identities, f.json)
+				if len(checkpoints) > 1 || len(witnesses) > 0 {
+					return usagef("a bundle is checked against one --checkpoint, and --witness is for --store")
+				}
+				return verifyBundle(cmd, e, args[0], pinned, strings.Join(checkpoints, ""), identities, f.json)
 			}
-			if checkpoint != "" || trustedFile != "" || len(identities) > 0 {
-				return usagef("--checkpoint, --trusted-keys and -i are for verifying a BUNDLE")
+			if trustedFile != "" || len(identities) > 0 {
+				return usagef("--trusted-keys and -i are for verifying a BUNDLE")
 			}
 			if f.dir == "" {
 				return usagef("give a BUNDLE to verify, or --store DIR (or set CUSTODY_STORE)")
@@ -81,8 +98,13 @@ Exit status: 0 verified (for a bundle: and signed by a pinned key),
 			if len(pinned) > 0 {
 				pin = pinned[0]
 			}
+			opts, err := storeVerifyOptions(checkpoints, witnesses, witnessKey)
+			if err != nil {
+				return err
+			}
 			prog, done := e.progress(-1, "verifying")
-			r, err := verify.Store(cmd.Context(), f.dir, verify.StoreOptions{PinnedKey: pin, Progress: prog})
+			opts.PinnedKey, opts.Progress = pin, prog
+			r, err := verify.Store(cmd.Context(), f.dir, opts)
 			done()
 			if err != nil {
 				return err
@@ -100,13 +122,42 @@ Exit status: 0 verified (for a bundle: and signed by a pinned key),
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(e, cmd, false)
 	cmd.Flags().StringVar(&keyFile, "key", "", "the station public key you pinned (a file, or the key itself)")
 	cmd.Flags().StringVar(&trustedFile, "trusted-keys", "", "file of trusted station keys, one a line (bundles only)")
-	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "a checkpoint saved from an earlier bundle: the ledger must extend it (bundles only)")
+	cmd.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "a checkpoint you kept (from a bundle, a witness, an earlier verify): the ledger must extend it (one for a bundle; repeatable for --store)")
+	cmd.Flags().StringArrayVar(&witnesses, "witness", nil, "--store: also check against this witness (a directory, or a tlog witness URL); repeatable")
+	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "--store: the cosigning key of the tlog witness given with --witness")
 	cmd.Flags().StringArrayVarP(&identities, "identity", "i", nil, "your key, to also check re-encrypted originals (bundles only)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// storeVerifyOptions reads --checkpoint files and --witness locations.
+func storeVerifyOptions(checkpoints, witnesses []string, key string) (verify.StoreOptions, error) {
+	var opts verify.StoreOptions
+	var err error
+	if opts.Witnesses, err = envWitnesses(); err != nil {
+		return opts, err
+	}
+	for _, p := range checkpoints {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return opts, fmt.Errorf("reading --checkpoint: %w", err)
+		}
+		opts.Checkpoints = append(opts.Checkpoints, verify.KeptCheckpoint{Name: "--checkpoint " + p, Data: b})
+	}
+	for i, loc := range witnesses {
+		spec, err := witnessSpec(fmt.Sprintf("given-%d", i+1), loc, "")
+		if spec.Kind == witness.KindTlog {
+			spec, err = witnessSpec(spec.Name, loc, key)
+		}
+		if err != nil {
+			return opts, usageErr(fmt.Errorf("--witness %s: %w", loc, err))
+		}
+		opts.Witnesses = append(opts.Witnesses, spec)
+	}
+	return opts, nil
 }
 
 func verifyBundle(cmd *cobra.Command, e *env, path string, pinned []ssh.PublicKey, checkpoint string, identities []string, asJSON bool) error {

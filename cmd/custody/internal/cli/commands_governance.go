@@ -25,6 +25,8 @@ func governanceCommands(e *env) []*cobra.Command {
 		newConsentCmd(e),
 		newLogCmd(e),
 		newPolicyCmd(e),
+		newWitnessCmd(e),
+		newRecoverLedgerCmd(e),
 	}
 }
 

@@ -23,9 +23,11 @@ type storeFlags struct {
 	passphraseFile string
 	actor          string
 	json           bool
+	e              *env
 }
 
-func (f *storeFlags) register(cmd *cobra.Command, writes bool) {
+func (f *storeFlags) register(e *env, cmd *cobra.Command, writes bool) {
+	f.e = e
 	cmd.Flags().StringVar(&f.dir, "store", os.Getenv("CUSTODY_STORE"), "evidence store directory (default $CUSTODY_STORE)")
 	if writes {
 		cmd.Flags().StringVar(&f.passphraseFile, "passphrase-file", "", "read the station key passphrase from this file (else $CUSTODY_PASSPHRASE, else a terminal prompt)")
@@ -42,6 +44,15 @@ func (f *storeFlags) open() (*store.Store, error) {
 		return nil, err
 	}
 	s.Actor = f.actorName()
+	if s.ExtraWitnesses, err = envWitnesses(); err != nil {
+		return nil, err
+	}
+	if f.e != nil {
+		e := f.e
+		s.WitnessError = func(name string, err error) {
+			e.warnf("witness %s: %v", name, err)
+		}
+	}
 	return s, nil
 }
 

@@ -136,6 +136,10 @@ func autoHints(err error) []string {
 		return []string{"only video and audio recordings can be imported; check the file plays with ffprobe"}
 	case errors.Is(err, media.ErrToolMissing):
 		return []string{"install ffmpeg (apt-get install ffmpeg, or `make deps`)"}
+	case errors.Is(err, store.ErrRolledBack):
+		return []string{"run `custody verify --store DIR` for a full report",
+			"restore ledger.jsonl (and any sealed files missing with it) from a backup until verify passes",
+			"if the entries are lost for good, a DPO records the loss with `custody recover-ledger --reason TEXT -i DPOKEY`"}
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, seal.ErrHashMismatch):
 		return []string{"run `custody verify --store DIR` for a full report"}
 	case errors.Is(err, fs.ErrNotExist):
