@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/seal"
+	"golang.org/x/crypto/ssh"
 )
 
 // Seeds come from real ledgers written the way the store writes them, and
@@ -150,6 +152,31 @@ func FuzzParseCheckpoint(f *testing.F) {
 		c2, _, err := manifest.ParseCheckpoint(c.Marshal())
 		if err != nil || c2.Size != c.Size || !bytes.Equal(c2.Root, c.Root) || c2.Origin != c.Origin || !c2.Time.Equal(c.Time) {
 			t.Fatalf("re-marshalled checkpoint: %+v, %v", c2, err)
+		}
+	})
+}
+
+// FuzzOpenNote: a checkpoint note comes from a witness or a file someone
+// kept; reading one must never panic, and one that opens must re-sign to
+// the same body.
+func FuzzOpenNote(f *testing.F) {
+	station := fixedSigner(f, "station")
+	c := &manifest.Checkpoint{Origin: "custody/store/0123", Size: 3, Root: bytes.Repeat([]byte{7}, 32), Time: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	signed, err := c.SignNote(station)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(signed)
+	f.Add(c.Body())
+	f.Add([]byte("custody/store/0123\n3\n\n— x y\n"))
+	keys := []ssh.PublicKey{station.PublicKey()}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nc, err := manifest.OpenNote(data, keys, nil)
+		if err != nil {
+			return
+		}
+		if !bytes.HasPrefix(data, nc.Body()) {
+			t.Fatalf("opened a note whose text is not its body:\n%q", data)
 		}
 	})
 }

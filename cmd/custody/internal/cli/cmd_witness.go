@@ -212,7 +212,7 @@ again. The loss stays in the ledger: custody log --anomalies flags it and
 verify reports it, and a witness's checkpoints of the lost history are
 accounted for instead of reported as a rollback.`,
 		Example: `  custody recover-ledger --store /srv/custody --reason "ledger.jsonl restored from the 02:00 backup; entries 4812-4817 lost (INC-0091)" -i dana.key`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := loadPerson(e, identities)
 			if err != nil {
