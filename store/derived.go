@@ -92,7 +92,12 @@ type Derivation struct {
 // the access before any plaintext is read, and serves the plaintext. The
 // caller seals the redactor's output with Seal, then calls Commit; Close
 // must always be called.
-func (s *Store) BeginDerive(ctx context.Context, clipID string, opts DeriveOptions) (*Derivation, error) {
+func (s *Store) BeginDerive(ctx context.Context, clipID string, opts DeriveOptions) (_ *Derivation, err error) {
+	defer func() {
+		if err != nil {
+			err = s.logRefusal(ctx, opts.As, err)
+		}
+	}()
 	if opts.As == nil && s.signer == nil {
 		return nil, ErrLocked
 	}

@@ -186,3 +186,45 @@ func decodeSig(b64 string) (string, error) {
 	}
 	return string(seal.ArmorSignature(blob)), nil
 }
+
+// refusedRules lists the rules of the "refused" entries after entry from.
+func refusedRules(t testing.TB, s *store.Store, from uint64) []string {
+	t.Helper()
+	var out []string
+	for _, rec := range ledger(t, s).Records[from:] {
+		if rec.Entry.Action != "refused" {
+			if rec.Entry.Action != "access.denied" {
+				t.Fatalf("entry %d (%s) after a refusal", rec.Entry.Seq, rec.Entry.Action)
+			}
+			continue
+		}
+		var p store.RefusedPayload
+		if err := rec.Payload(&p); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Rule)
+	}
+	return out
+}
+
+// splitAnomalies separates the flags refusals raise (each refusal is
+// ledgered) from those that mean a rule was broken or strained.
+func splitAnomalies(st *store.State) (refused []string, other []store.Anomaly) {
+	for _, a := range st.Anomalies {
+		if a.Code == "refused" || a.Code == "failed-attempts" {
+			refused = append(refused, a.Code+":"+ruleOf(a.Msg))
+			continue
+		}
+		other = append(other, a)
+	}
+	return refused, other
+}
+
+func ruleOf(msg string) string {
+	_, r, ok := strings.Cut(msg, "(rule ")
+	if !ok {
+		return ""
+	}
+	r, _, _ = strings.Cut(r, ")")
+	return r
+}

@@ -275,10 +275,12 @@ func TestHoldsByAlarm(t *testing.T) {
 	if held()["0915"] {
 		t.Fatal("still held after release")
 	}
-	// A release without a reason is allowed but flagged.
+	// A release without a reason is allowed but flagged; the refused
+	// releases by non-DPOs are ledgered.
 	st := f.state()
-	if len(st.Anomalies) != 1 || st.Anomalies[0].Code != "release-without-reason" {
-		t.Fatalf("anomalies: %+v", st.Anomalies)
+	refused, other := splitAnomalies(st)
+	if len(other) != 1 || other[0].Code != "release-without-reason" || strings.Join(refused, ",") != "refused:not-dpo,refused:not-dpo" {
+		t.Fatalf("anomalies: refusals %v, others %+v", refused, other)
 	}
 	f.verified()
 }

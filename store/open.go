@@ -64,7 +64,12 @@ func (s *Store) ObjectPath(o Object) (string, error) {
 // OpenClip decrypts a clip to opts.Out, checking the plaintext hash against
 // the ledger. The access is ledgered before any plaintext is written; a
 // failed hash check is ledgered too and the output is discarded.
-func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (*Clip, error) {
+func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *Clip, err error) {
+	defer func() {
+		if err != nil {
+			err = s.logRefusal(ctx, opts.As, err)
+		}
+	}()
 	if opts.As == nil && s.signer == nil {
 		return nil, ErrLocked
 	}

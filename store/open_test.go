@@ -93,7 +93,9 @@ func TestOpenClipSSHIdentity(t *testing.T) {
 	}
 }
 
-// Refusals write nothing: no plaintext, no ledger entry.
+// Refusals write no plaintext and no access; a refusal by a governance
+// rule (a key that cannot open the clip) is ledgered as "refused", and
+// nothing else is.
 func TestOpenClipRefusals(t *testing.T) {
 	t.Parallel()
 	s, id, c, _ := importOne(t)
@@ -103,25 +105,30 @@ func TestOpenClipRefusals(t *testing.T) {
 	os.WriteFile(existing, []byte("do not overwrite"), 0o644)
 
 	cases := []struct {
-		name string
-		id   string
-		opts store.OpenOptions
-		want error
+		name    string
+		id      string
+		opts    store.OpenOptions
+		want    error
+		refused string // the rule a "refused" entry names, if any
 	}{
-		{"wrong identity", c.ID, openOpts(other, filepath.Join(outDir, "a.mp4")), store.ErrAccessDenied},
-		{"no reason", c.ID, store.OpenOptions{Identities: []age.Identity{id}, Out: filepath.Join(outDir, "b.mp4")}, store.ErrNoReason},
-		{"output exists", c.ID, openOpts(id, existing), store.ErrOutputExists},
-		{"no such clip", "0000ffff0000", openOpts(id, filepath.Join(outDir, "c.mp4")), store.ErrNoClip},
+		{"wrong identity", c.ID, openOpts(other, filepath.Join(outDir, "a.mp4")), store.ErrAccessDenied, "wrong-key"},
+		{"no reason", c.ID, store.OpenOptions{Identities: []age.Identity{id}, Out: filepath.Join(outDir, "b.mp4")}, store.ErrNoReason, ""},
+		{"output exists", c.ID, openOpts(id, existing), store.ErrOutputExists, ""},
+		{"no such clip", "0000ffff0000", openOpts(id, filepath.Join(outDir, "c.mp4")), store.ErrNoClip, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, s.Dir)
+			n := ledger(t, s).Len()
 			_, err := s.OpenClip(context.Background(), tc.id, tc.opts)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
-			if snapshot(t, s.Dir) != before {
+			if tc.refused == "" && snapshot(t, s.Dir) != before {
 				t.Fatal("the refusal changed the store (ledgered something?)")
+			}
+			if got := refusedRules(t, s, n); strings.Join(got, ",") != tc.refused {
+				t.Fatalf("ledgered refusals %v, want %q", got, tc.refused)
 			}
 			if names := dirNames(t, outDir); len(names) != 1 {
 				t.Fatalf("output directory now holds %v", names)

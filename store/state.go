@@ -206,12 +206,16 @@ type State struct {
 	// losses of ledger entries (see witness.go).
 	Witnesses map[string]witness.Spec
 	Losses    []witness.Loss
+	// FoldedAttempts are the ids of counted failed attempts that a
+	// "refused" entry ledgers (see refusal.go).
+	FoldedAttempts map[string]bool
 }
 
 // Replay derives the state from a ledger.
 func Replay(l *manifest.Ledger) *State {
 	st := &State{Clips: map[string]*Clip{}, Objects: map[string]Object{}, Policy: genesisPolicy(l),
-		Users: map[string]*User{}, Requests: map[string]*Request{}, Dead: map[string]Object{}, Witnesses: map[string]witness.Spec{}}
+		Users: map[string]*User{}, Requests: map[string]*Request{}, Dead: map[string]Object{}, Witnesses: map[string]witness.Spec{},
+		FoldedAttempts: map[string]bool{}}
 	if g, err := l.Genesis(); err == nil {
 		st.Station, _ = seal.ParsePublicKey(g.StationKey)
 	}

@@ -380,14 +380,29 @@ func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn 
 	if as != nil {
 		u := st.UserByKey(as.Fingerprint())
 		if u == nil {
-			return fmt.Errorf("%w: key %s is not registered in this store (see custody user list)", ErrUnknownPerson, as.Fingerprint())
+			err := fmt.Errorf("%w: key %s is not registered in this store, or no longer (see custody user list)", ErrUnknownPerson, as.Fingerprint())
+			// Nobody the ledger knows can sign for this key: count it.
+			if rerr := s.recordAttemptLocked(ctx, AttemptUnknownKey, as.Fingerprint()); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			return ledgered{err}
 		}
 		tx.as, tx.user = as, u
 	}
 	if err := tx.recover(torn); err != nil {
 		return fmt.Errorf("recovering from an interrupted write: %w", err)
 	}
+	if err := tx.foldAttempts(st); err != nil {
+		return fmt.Errorf("ledgering counted failed attempts: %w", err)
+	}
 	if err := fn(tx); err != nil {
+		if rule, ok := RefusalRule(err); ok {
+			if rerr := tx.refused(ctx, rule, err); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("recording the refusal: %w", rerr))
+			} else {
+				err = ledgered{err}
+			}
+		}
 		if tx.changed {
 			// Whatever fn appended is durable and must be covered.
 			if cerr := s.checkpoint(ctx, l, tx.checkpointSigner()); cerr != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/custody-evidence/custody/store"
 	"github.com/spf13/cobra"
 )
 
@@ -103,6 +104,11 @@ on the terminal.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	// Refusals are ledgered with what was tried: the command and its
+	// arguments (clip, request or person ids).
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		cmd.SetContext(store.WithAttempt(cmd.Context(), store.Attempted{Attempt: cmd.CommandPath(), Args: args}))
+	}
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitCodesHelp + "\n")
 	root.AddCommand(
 		newInitCmd(e),

@@ -66,11 +66,20 @@ prints only flagged entries.`,
 					flagged++
 				}
 			}
+			// Failed attempts nobody could sign for wait outside the
+			// ledger until the next write; they are anomalies all the same.
+			pending, err := s.PendingAttempts(st)
+			if err != nil {
+				return err
+			}
 			if f.json {
 				if lines == nil {
 					lines = []store.LogLine{}
 				}
-				return e.json(map[string]any{"entries": lines, "flagged": flagged})
+				if pending == nil {
+					pending = []store.Attempt{}
+				}
+				return e.json(map[string]any{"entries": lines, "flagged": flagged, "pending_attempts": pending})
 			}
 			for _, ln := range lines {
 				clip := ln.Clip
@@ -85,6 +94,9 @@ prints only flagged entries.`,
 			if flagged > 0 {
 				fmt.Fprintf(e.stdout, "%d entr(ies) flagged\n", flagged)
 			}
+			for _, a := range pending {
+				fmt.Fprintf(e.stdout, "pending %s  %-10s !! FAILED-ATTEMPT: %s%s (not ledgered yet: the next write ledgers it)\n", a.Time, a.User, a.Kind, keyOf(a.Key))
+			}
 			return nil
 		},
 	}
@@ -96,4 +108,11 @@ prints only flagged entries.`,
 	fl.BoolVar(&anomalies, "anomalies", false, "only flagged entries")
 	fl.BoolVar(&f.json, "json", false, "print as JSON")
 	return cmd
+}
+
+func keyOf(fp string) string {
+	if fp == "" {
+		return ""
+	}
+	return " by key " + fp
 }

@@ -33,7 +33,13 @@ request a DPO approved (custody request, custody approve): -i is the
 owner's SSH key, which unwraps the owner's key share and the DPO's share
 the approval released; custody recombines the clip key in memory, records
 the access (using up the approval) and decrypts. No station passphrase is
-needed. --reason defaults to the request's.`,
+needed. --reason defaults to the request's.
+
+Anywhere else, if -i holds the SSH key of a person registered in the store
+(a DPO opening a redacted version, say), that person opens it: the access
+entry names them and is signed by their key, and no station passphrase is
+needed. Other keys (age identities, SSH keys of recipients who are not
+registered people) open as the station operator, with its passphrase.`,
 		Example: `  custody open --store /srv/custody 3f5a9c0d12ab -i dpo.key -o clip.mp4 --reason "SAR 2026/114"
   custody open --store /srv/custody 3f5a9c0d12ab -i ~/.ssh/id_ed25519 -o clip.mp4 --request 9c1e2f3a4b5d`,
 		Args: cobra.ExactArgs(1),
@@ -63,10 +69,10 @@ needed. --reason defaults to the request's.`,
 				if reason == "" {
 					return usagef("--reason is required: every access is logged with why")
 				}
-				if o.Identities, o.Identity, err = loadIdentities(e, identities); err != nil {
-					return err
+				if len(identities) == 0 {
+					return usagef("no identity given: use -i FILE")
 				}
-				if s, err = f.openWritable(e); err != nil {
+				if s, o.As, o.Identities, o.Identity, err = f.personOrStation(e, s, identities); err != nil {
 					return err
 				}
 			}

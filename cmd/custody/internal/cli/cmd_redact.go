@@ -335,10 +335,10 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 		if do.Reason == "" {
 			do.Reason = "redaction before release"
 		}
-		if do.Identities, do.Identity, err = loadIdentities(e, identities); err != nil {
-			return err
+		if len(identities) == 0 {
+			return usagef("no identity given: use -i FILE")
 		}
-		if s, err = f.openWritable(e); err != nil {
+		if s, do.As, do.Identities, do.Identity, err = f.personOrStation(e, s, identities); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+
+	"filippo.io/age"
 	"net"
 	"os"
 	"strings"
@@ -70,6 +72,33 @@ func sshAgent() agent.Agent {
 		return nil
 	}
 	return agent.NewClient(conn)
+}
+
+// personOrStation reads -i for a command that opens sealed material. If -i
+// holds the SSH key of a person registered in the store, that person acts:
+// their key signs the entries, under their name, and no station
+// passphrase is asked. Otherwise the keys are identities only, and the
+// station operator acts, with the station passphrase.
+func (f *storeFlags) personOrStation(e *env, s *store.Store, paths []string) (*store.Store, *store.Person, []age.Identity, string, error) {
+	p, perr := loadPerson(e, paths)
+	if perr != nil || p == nil {
+		ids, label, err := loadIdentities(e, paths)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		s, err = f.openWritable(e)
+		return s, nil, ids, label, err
+	}
+	st, err := s.State()
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	if st.UserByKey(p.Fingerprint()) != nil {
+		return s, p, p.Identities, p.Label, nil
+	}
+	e.warnf("key %s is not a registered person's: acting as the station operator, which needs the station passphrase", p.Fingerprint())
+	s, err = f.openWritable(e)
+	return s, nil, p.Identities, p.Label, err
 }
 
 // openAs opens the store for a write by person p, or by the station

@@ -24,10 +24,11 @@ type storeFlags struct {
 	actor          string
 	json           bool
 	e              *env
+	cmd            *cobra.Command
 }
 
 func (f *storeFlags) register(e *env, cmd *cobra.Command, writes bool) {
-	f.e = e
+	f.e, f.cmd = e, cmd
 	cmd.Flags().StringVar(&f.dir, "store", os.Getenv("CUSTODY_STORE"), "evidence store directory (default $CUSTODY_STORE)")
 	if writes {
 		cmd.Flags().StringVar(&f.passphraseFile, "passphrase-file", "", "read the station key passphrase from this file (else $CUSTODY_PASSPHRASE, else a terminal prompt)")
@@ -74,6 +75,11 @@ func (f *storeFlags) openWritable(e *env) (*store.Store, error) {
 		return nil, err
 	}
 	if err := s.Unlock(pass); err != nil {
+		if errors.Is(err, seal.ErrWrongPassphrase) {
+			// Nobody can sign for a wrong passphrase: it is counted, and
+			// the next write ledgers the count.
+			return nil, errors.Join(err, s.RecordAttempt(f.cmd.Context(), store.AttemptPassphrase, ""))
+		}
 		return nil, err
 	}
 	return s, nil

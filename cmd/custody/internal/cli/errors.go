@@ -156,12 +156,6 @@ func isIncomplete(err error) bool {
 // isGovernanceRefusal: refused by a governance rule (roles, dual control,
 // one-time expiring approvals, retention).
 func isGovernanceRefusal(err error) bool {
-	for _, target := range []error{store.ErrNotDPO, store.ErrUnknownPerson, store.ErrNotOwner, store.ErrSelfApproval,
-		store.ErrWrongClip, store.ErrReplay, store.ErrExpired, store.ErrNotApproved, store.ErrPurged,
-		store.ErrWrongPurpose, store.ErrDualControl} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
+	_, ok := store.RefusalRule(err)
+	return ok
 }

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/custody-evidence/custody/manifest"
+)
+
+// Refusals. Every refusal by a governance rule leaves a trace: custody
+// appends a signed "refused" entry (who tried what, and which rule
+// refused it) signed by whoever tried, a registered person or the station
+// operator. A try that nobody the ledger knows can sign for (a wrong
+// station passphrase, an unregistered or removed key) is counted in
+// AttemptsFile, outside the ledger, and the next write folds the count
+// into a signed "refused" entry. custody log --anomalies shows both.
+
+// refusalRules names the rule behind each refusal. It is the one list:
+// the writer consults it to ledger a refusal and the CLI to give exit
+// status 4.
+var refusalRules = []struct {
+	err  error
+	rule string
+}{
+	{ErrSelfApproval, "self-approval"},
+	{ErrNotDPO, "not-dpo"},
+	{ErrNotOwner, "not-owner"},
+	{ErrUnknownPerson, "unknown-key"},
+	{ErrAccessDenied, "wrong-key"},
+	{ErrWrongClip, "wrong-clip"},
+	{ErrWrongPurpose, "wrong-purpose"},
+	{ErrReplay, "already-used"},
+	{ErrExpired, "expired"},
+	{ErrNotApproved, "not-approved"},
+	{ErrPurged, "purged"},
+	{ErrDualControl, "dual-control"},
+}
+
+// RefusalRule returns the rule that refused err, if a governance rule did.
+func RefusalRule(err error) (string, bool) {
+	for _, r := range refusalRules {
+		if errors.Is(err, r.err) {
+			return r.rule, true
+		}
+	}
+	return "", false
+}
+
+// RefusedPayload is the payload of a "refused" entry.
+type RefusedPayload struct {
+	Attempt  string    `json:"attempt"`            // what was tried, e.g. "custody approve"
+	Args     []string  `json:"args,omitempty"`     // its arguments: a clip, a request, a person
+	Rule     string    `json:"rule"`               // the rule that refused it (see refusalRules), or "failed-attempts"
+	Message  string    `json:"message"`            // the refusal as the person saw it
+	Key      string    `json:"key,omitempty"`      // the key that tried, if not the entry's actor
+	Unsigned []Attempt `json:"attempts,omitempty"` // failed attempts nobody could sign for, folded in
+}
+
+// Attempt is a failed try that nobody the ledger knows could sign for.
+type Attempt struct {
+	ID      string   `json:"id"`
+	Time    string   `json:"time"`
+	Kind    string   `json:"kind"` // AttemptPassphrase or AttemptUnknownKey
+	Key     string   `json:"key,omitempty"`
+	Attempt string   `json:"attempt,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	User    string   `json:"user,omitempty"` // the operating-system user
+}
+
+// Kinds of unsigned attempt.
+const (
+	AttemptPassphrase = "wrong-passphrase"
+	AttemptUnknownKey = "unknown-key"
+)
+
+// AttemptsFile counts failed attempts until a write ledgers them.
+const AttemptsFile = "attempts.jsonl"
+
+type attemptKey struct{}
+
+// Attempted says what the caller is trying, for refusal records.
+type Attempted struct {
+	Attempt string
+	Args    []string
+}
+
+// WithAttempt labels ctx with what the caller is trying (a command and
+// its arguments), which refusal records name.
+func WithAttempt(ctx context.Context, a Attempted) context.Context {
+	return context.WithValue(ctx, attemptKey{}, a)
+}
+
+func attemptOf(ctx context.Context) Attempted {
+	if a, ok := ctx.Value(attemptKey{}).(Attempted); ok {
+		return a
+	}
+	return Attempted{Attempt: "write"}
+}
+
+// refused ledgers a refusal in tx, signed by whoever acts in it. It
+// reports whether it could (someone must be able to sign).
+func (tx *Tx) refused(ctx context.Context, rule string, cause error) error {
+	a := attemptOf(ctx)
+	p := RefusedPayload{Attempt: a.Attempt, Args: a.Args, Rule: rule, Message: cause.Error()}
+	_, err := tx.appendJSON("refused", "", p)
+	return err
+}
+
+// ledgered marks a refusal error whose "refused" entry was written.
+type ledgered struct{ error }
+
+func (l ledgered) Unwrap() error { return l.error }
+
+// logRefusal ledgers a refusal made outside a write transaction (an open
+// refused before anything was read), signed by as or the station, unless
+// the transaction that refused it did so already. It returns cause.
+func (s *Store) logRefusal(ctx context.Context, as *Person, cause error) error {
+	var done ledgered
+	rule, ok := RefusalRule(cause)
+	if !ok || errors.As(cause, &done) || (as == nil && s.signer == nil) {
+		return cause
+	}
+	err := s.updateWith(ctx, as, false, func(tx *Tx) error { return tx.refused(ctx, rule, cause) })
+	// An unregistered key cannot sign; updateWith counted it instead.
+	if err != nil && !errors.Is(err, ErrUnknownPerson) {
+		return errors.Join(cause, fmt.Errorf("recording the refusal: %w", err))
+	}
+	return ledgered{cause}
+}
+
+// RecordAttempt counts a failed attempt nobody the ledger knows can sign
+// for: a wrong station passphrase, or an unregistered or removed key. The
+// next write ledgers it.
+func (s *Store) RecordAttempt(ctx context.Context, kind, key string) error {
+	lock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	return s.recordAttemptLocked(ctx, kind, key)
+}
+
+// recordAttemptLocked is RecordAttempt for a caller holding the lock.
+func (s *Store) recordAttemptLocked(ctx context.Context, kind, key string) error {
+	a := attemptOf(ctx)
+	line, _ := json.Marshal(Attempt{ID: newID(8), Time: s.Now().UTC().Format(time.RFC3339Nano), Kind: kind, Key: key,
+		Attempt: a.Attempt, Args: a.Args, User: os.Getenv("USER")})
+	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// PendingAttempts lists counted attempts that no entry ledgers yet.
+func (s *Store) PendingAttempts(st *State) ([]Attempt, error) {
+	all, err := s.readAttempts()
+	if err != nil {
+		return nil, err
+	}
+	var out []Attempt
+	for _, a := range all {
+		if !st.FoldedAttempts[a.ID] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// readAttempts reads AttemptsFile, skipping a torn last line.
+func (s *Store) readAttempts() ([]Attempt, error) {
+	f, err := os.Open(filepath.Join(s.Dir, AttemptsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Attempt
+	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
+	for sc.Scan() {
+		var a Attempt
+		if json.Unmarshal(sc.Bytes(), &a) == nil && a.ID != "" && (a.Kind == AttemptPassphrase || a.Kind == AttemptUnknownKey) {
+			out = append(out, a)
+		}
+	}
+	return out, sc.Err()
+}
+
+// foldAttempts ledgers the counted attempts in one signed entry, then
+// empties the file. A crash in between leaves attempts that are both in
+// the file and in the ledger; their ids keep them from being folded twice.
+func (tx *Tx) foldAttempts(st *State) error {
+	pending, err := tx.s.PendingAttempts(st)
+	if err != nil || len(pending) == 0 {
+		if err == nil {
+			err = tx.s.clearFoldedAttempts(st)
+		}
+		return err
+	}
+	kinds := map[string]int{}
+	for _, a := range pending {
+		kinds[a.Kind]++
+	}
+	var parts []string
+	for k, n := range kinds {
+		parts = append(parts, fmt.Sprintf("%d %s", n, k))
+	}
+	sort.Strings(parts)
+	p := RefusedPayload{Attempt: "(counted)", Rule: "failed-attempts", Message: strings.Join(parts, ", "), Unsigned: pending}
+	if _, err := tx.appendJSON("refused", "", p); err != nil {
+		return err
+	}
+	st.foldAttempts(pending)
+	return tx.s.clearFoldedAttempts(st)
+}
+
+// clearFoldedAttempts empties AttemptsFile if everything in it is ledgered.
+func (s *Store) clearFoldedAttempts(st *State) error {
+	all, err := s.readAttempts()
+	if err != nil || len(all) == 0 {
+		return err
+	}
+	for _, a := range all {
+		if !st.FoldedAttempts[a.ID] {
+			return nil
+		}
+	}
+	return os.Truncate(filepath.Join(s.Dir, AttemptsFile), 0)
+}
+
+func (st *State) foldAttempts(as []Attempt) {
+	for _, a := range as {
+		st.FoldedAttempts[a.ID] = true
+	}
+}
+
+func init() {
+	actionHandlers["refused"] = func(st *State, rec *manifest.Record, ev *Event) {
+		var p RefusedPayload
+		if rec.Payload(&p) != nil {
+			return
+		}
+		st.foldAttempts(p.Unsigned)
+		if p.Rule == "failed-attempts" {
+			ev.Summary = "failed attempts counted since the last write: " + p.Message
+			st.flag(rec, "failed-attempts", "%s (%s)", p.Message, describeAttempts(p.Unsigned))
+			return
+		}
+		what := strings.TrimSpace(p.Attempt + " " + strings.Join(p.Args, " "))
+		ev.Summary = fmt.Sprintf("refused %s: %s", what, p.Message)
+		st.flag(rec, "refused", "%s was refused %s (rule %s): %s", rec.Entry.Actor.Name, what, p.Rule, p.Message)
+	}
+}
+
+// describeAttempts summarises failed attempts: who and when.
+func describeAttempts(as []Attempt) string {
+	var b bytes.Buffer
+	for i, a := range as {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(as)-3)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s %s", a.Time, a.Kind)
+		if a.Key != "" {
+			fmt.Fprintf(&b, " by %s", a.Key)
+		}
+		if a.User != "" {
+			fmt.Fprintf(&b, " (user %s)", a.User)
+		}
+		if a.Attempt != "" {
+			fmt.Fprintf(&b, " trying %s", strings.TrimSpace(a.Attempt+" "+strings.Join(a.Args, " ")))
+		}
+	}
+	return b.String()
+}
