@@ -167,6 +167,17 @@ func (s *Store) guard(ctx context.Context, l *manifest.Ledger, st *State) error 
 	return nil
 }
 
+// Check is the guard every write passes, run on its own and changing
+// nothing: nil when the ledger extends the store's checkpoint and what its
+// witnesses hold, else an error wrapping ErrRolledBack.
+func (s *Store) Check(ctx context.Context) error {
+	l, _, err := s.ReadLedger()
+	if err != nil {
+		return err
+	}
+	return s.guard(ctx, l, Replay(l))
+}
+
 // readOwnCheckpoint reads the store's checkpoint and checks it is the
 // store's and that the ledger extends it.
 func (s *Store) readOwnCheckpoint(l *manifest.Ledger) (*manifest.Checkpoint, error) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -66,6 +67,14 @@ prints only flagged entries.`,
 					flagged++
 				}
 			}
+			// A ledger that lost entries refuses every write, so nothing
+			// in it can say so: the log checks, as the writers do.
+			integrity := ""
+			if err := s.Check(cmd.Context()); errors.Is(err, store.ErrRolledBack) {
+				integrity = err.Error()
+			} else if err != nil {
+				return err
+			}
 			// Failed attempts nobody could sign for wait outside the
 			// ledger until the next write; they are anomalies all the same.
 			pending, err := s.PendingAttempts(st)
@@ -79,7 +88,14 @@ prints only flagged entries.`,
 				if pending == nil {
 					pending = []store.Attempt{}
 				}
-				return e.json(map[string]any{"entries": lines, "flagged": flagged, "pending_attempts": pending})
+				out := map[string]any{"entries": lines, "flagged": flagged, "pending_attempts": pending}
+				if integrity != "" {
+					out["rolled_back"] = integrity
+				}
+				return e.json(out)
+			}
+			if integrity != "" {
+				fmt.Fprintf(e.stdout, "!! LEDGER-ROLLED-BACK: %s (writes are refused; see custody verify --store and custody recover-ledger)\n", integrity)
 			}
 			for _, ln := range lines {
 				clip := ln.Clip
