@@ -285,11 +285,7 @@ func extOf(name string) string {
 }
 
 func canOpen(s *store.Store, c *store.Clip, ids []age.Identity) error {
-	p, err := s.ObjectPath(c.Object)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(p)
+	f, err := s.OpenObject(c.Object)
 	if err != nil {
 		return err
 	}
@@ -455,11 +451,7 @@ func (b *builder) build() (*Result, error) {
 // against the ledger), or an original re-encrypted to the receiver in one
 // stream, with its plaintext hash checked and never written anywhere.
 func (b *builder) payload(p planned) error {
-	path, err := b.s.ObjectPath(p.clip.Object)
-	if err != nil {
-		return err
-	}
-	src, err := os.Open(path)
+	src, err := b.s.OpenObject(p.clip.Object)
 	if err != nil {
 		return err
 	}

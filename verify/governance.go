@@ -571,10 +571,7 @@ type stanza struct {
 
 // readStanzas reads the recipient stanzas of a sealed file's age header.
 func readStanzas(s *store.Store, o store.Object) ([]stanza, error) {
-	f, err := os.Open(filepath.Join(s.Dir, filepath.FromSlash(o.Path)))
-	if errors.Is(err, fs.ErrNotExist) {
-		f, err = os.Open(filepath.Join(s.Dir, store.StagingDir, o.ID+".age.partial"))
-	}
+	f, err := s.OpenObject(o) // never a link or a pipe (object-not-regular)
 	if err != nil {
 		return nil, err
 	}
