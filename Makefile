@@ -11,8 +11,8 @@ export CUSTODY_MODELS ?= $(SHARED)/models
 DEMO_DIR   ?= $(CURDIR)/.cache/demo
 
 # Debian packages custody needs to build (OpenCV, pkg-config, gcc) and that
-# its tests use for real interop (ffmpeg, stock age, ssh-keygen).
-APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ lld strace time
+# its tests use for real interop (ffmpeg, stock age, ssh-keygen, Info-ZIP zip).
+APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ lld strace time zip
 
 # Link only the OpenCV modules custody calls. gocv wraps every module
 # (highgui pulls in Qt, videoio GStreamer, imgcodecs GDAL and Poppler: some
