@@ -382,6 +382,7 @@ func (z *zipLayout) descriptor(e *zipEntry, at, limit int64) int64 {
 		z.issue("zip-malformed", quote(e.name), "no room for its data descriptor")
 		return limit
 	}
+	found := int64(-1)
 	for _, f := range []struct{ sig, wide bool }{{true, false}, {true, true}, {false, false}, {false, true}} {
 		d, size := b[:n], int64(12)
 		if f.sig {
@@ -400,9 +401,16 @@ func (z *zipLayout) descriptor(e *zipEntry, at, limit int64) int64 {
 			continue
 		}
 		if le32(d) == e.crc && csize == e.csize && usize == e.usize {
-			return at + size
+			// An empty entry's descriptor reads the same with 4- and
+			// 8-byte sizes: prefer the reading that leaves no gap.
+			if found < 0 || at+size == limit {
+				found = at + size
+			}
 		}
 	}
-	z.issue("zip-header-mismatch", quote(e.name), "no data descriptor agreeing with the central directory's CRC-32 and sizes follows its data")
-	return limit
+	if found < 0 {
+		z.issue("zip-header-mismatch", quote(e.name), "no data descriptor agreeing with the central directory's CRC-32 and sizes follows its data")
+		return limit
+	}
+	return found
 }

@@ -192,6 +192,11 @@ func TestZipLayoutAccepts(t *testing.T) {
 		z := buildZip([]rawEntry{x, y}, v.end)
 		readsBack(t, z, map[string][]byte{x.name: a, y.name: b})
 		cases[v.name] = z
+		// An empty entry, whose descriptor reads the same either width.
+		x.data = nil
+		z = buildZip([]rawEntry{x, y}, v.end)
+		readsBack(t, z, map[string][]byte{x.name: nil, y.name: b})
+		cases[v.name+", empty first"] = z
 	}
 	for name, z := range cases {
 		if is := checkZipLayout(bytes.NewReader(z), int64(len(z)), 100); len(is) != 0 {
