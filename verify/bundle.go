@@ -623,6 +623,13 @@ func (v *bundleCheck) checkExport() {
 		return
 	}
 	v.export = &p
+	if p.ReceiverKey != "" {
+		if k, err := seal.ParsePublicKey(p.ReceiverKey); err != nil {
+			v.r.fail("export-entry", subj, "the export entry's receiver key cannot be read: %v", err)
+		} else {
+			v.r.Receiver = seal.Fingerprint(k)
+		}
+	}
 	if p.Incident != v.stmt.Incident {
 		v.r.fail("export-entry", subj, "the export was for incident %q, the statement says %q", p.Incident, v.stmt.Incident)
 	}
