@@ -227,8 +227,10 @@ func (r *Reader) index() {
 
 // OpenZip reads a zip bundle in place from ra. It refuses entries outside
 // the single base directory (RFC 8493 serialization), unsafe names,
-// symlinks, encrypted or unknown compression, overlapping entries and
-// implausible expansion ratios.
+// symlinks and special files (by their attributes, whoever made the zip),
+// encrypted or unknown compression, overlapping entries, implausible
+// expansion ratios, and any byte where a zip writer puts none: before the
+// first entry, between entries, after the end record (checkZipLayout).
 func OpenZip(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	r := &Reader{Form: "zip", lim: lim.orDefault()}
 	zr, err := zip.NewReader(ra, size)

@@ -672,7 +672,7 @@ func checkReceipts(r *Report, l *manifest.Ledger) {
 			continue
 		}
 		var ep store.ExportPayload
-		if p.Export >= rec.Entry.Seq || l.Records[p.Export].Entry.Action != "export" || l.Records[p.Export].Payload(&ep) != nil {
+		if p.Export >= rec.Entry.Seq || p.Export >= uint64(len(l.Records)) || l.Records[p.Export].Entry.Action != "export" || l.Records[p.Export].Payload(&ep) != nil {
 			r.fail("receipt-invalid", subj, "the receipt is for entry %d, which is not an earlier export", p.Export)
 			continue
 		}
