@@ -11,8 +11,8 @@ export CUSTODY_MODELS ?= $(SHARED)/models
 DEMO_DIR   ?= $(CURDIR)/.cache/demo
 
 # Debian packages custody needs to build (OpenCV, pkg-config, gcc) and that
-# its tests use for real interop (ffmpeg, stock age, ssh-keygen).
-APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ lld strace time
+# its tests use for real interop (ffmpeg, stock age, ssh-keygen, Info-ZIP zip).
+APT_PKGS := libopencv-dev opencv-data ffmpeg age openssh-client pkg-config gcc g++ lld strace time zip
 
 # Link only the OpenCV modules custody calls. gocv wraps every module
 # (highgui pulls in Qt, videoio GStreamer, imgcodecs GDAL and Poppler: some
@@ -97,9 +97,9 @@ fuzz:
 DEMO_PASS := CUSTODY_PASSPHRASE=demo-passphrase CUSTODY_ACTOR="Demo DPO"
 demo: build
 	@rm -rf "$(DEMO_DIR)"; mkdir -p "$(DEMO_DIR)"
-	@echo; echo "== 1. keys: the DPO's age key, and a police receiver's key"
+	@echo; echo "== 1. keys: the DPO's age key, and a police receiver's SSH key (it opens originals and signs receipts)"
 	age-keygen -o "$(DEMO_DIR)/dpo.key" 2>&1
-	age-keygen -o "$(DEMO_DIR)/police.key" 2>&1
+	ssh-keygen -q -t ed25519 -N '' -C "DC 1234, police" -f "$(DEMO_DIR)/police_ed25519"
 	@echo; echo "== 2. create an evidence store (station key passphrase from CUSTODY_PASSPHRASE)"
 	$(DEMO_PASS) $(BIN) init --store "$(DEMO_DIR)/store" --recipient "$$(age-keygen -y $(DEMO_DIR)/dpo.key)"
 	@echo; echo "== 3. import two real clips, each sealed in one streaming pass"
@@ -114,7 +114,7 @@ demo: build
 	age -d -i "$(DEMO_DIR)/dpo.key" "$$st/objects/$$id.age" | cmp - "$(SHARED)/data/video/gen1_demo_assets_test_video.mp4" && echo "age -d output is byte-identical to the original"; \
 	echo; echo "== 6. export a court-ready bundle for the police, with the original re-encrypted to them"; \
 	$(DEMO_PASS) $(BIN) export --store "$$st" --incident NPT-2026-1142 --exhibit-prefix JD/ -i "$(DEMO_DIR)/dpo.key" "$$id" \
-	  --include-originals --to "$$(age-keygen -y $(DEMO_DIR)/police.key)" -o "$(DEMO_DIR)/NPT-2026-1142.zip" \
+	  --include-originals --to "$$(cat $(DEMO_DIR)/police_ed25519.pub)" --receiver "$(DEMO_DIR)/police_ed25519.pub" -o "$(DEMO_DIR)/NPT-2026-1142.zip" \
 	  --organization "St Elsewhere NHS Trust" --contact "Demo DPO"; \
 	$(BIN) key --store "$$st" -o "$(DEMO_DIR)/station.pub"; \
 	$(BIN) show --store "$$st" "$$id"

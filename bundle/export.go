@@ -51,7 +51,12 @@ type ExportOptions struct {
 	// stream to the To recipients (age recipient strings).
 	IncludeOriginals bool
 	To               []string
-	Progress         func(int64) // bytes of footage processed
+	// Receiver is the SSH public key (an authorized_keys line) of whom the
+	// bundle is for: recorded in the export entry and the report, it is
+	// the only key whose receipt the station accepts. Empty: no receipt
+	// will be accepted.
+	Receiver string
+	Progress func(int64) // bytes of footage processed
 }
 
 // Result describes a finished bundle.
@@ -67,6 +72,7 @@ type Result struct {
 	StatementSHA256 string                `json:"statement_sha256"`
 	Exhibits        []store.ExportExhibit `json:"exhibits"`
 	Entries         int                   `json:"ledger_entries"`
+	Receiver        string                `json:"receiver_fingerprint,omitempty"` // whose receipt is accepted
 }
 
 type planned struct {
@@ -129,6 +135,11 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	if len(opts.Identities) == 0 {
 		return nil, fmt.Errorf("%w: an identity is needed to open the sealed redacted clips", ErrBadOptions)
 	}
+	receiver, err := receiverKey(opts.Receiver)
+	if err != nil {
+		return nil, err
+	}
+	opts.Receiver = receiver
 	zipForm := strings.HasSuffix(strings.ToLower(opts.Out), ".zip")
 
 	l, _, err := s.ReadLedger()
@@ -159,7 +170,7 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	}
 
 	payload := store.ExportPayload{Incident: opts.Incident, Organization: opts.Organization, Contact: opts.Contact,
-		Bundle: filepath.Base(opts.Out), Format: "dir", Receivers: opts.To, Identity: opts.Identity}
+		Bundle: filepath.Base(opts.Out), Format: "dir", Receivers: opts.To, Identity: opts.Identity, ReceiverKey: receiver}
 	if zipForm {
 		payload.Format = "zip"
 	}
@@ -208,7 +219,23 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	}
 	res.Path = opts.Out
 	res.Format = payload.Format
+	if pub, err := seal.ParsePublicKey(receiver); err == nil {
+		res.Receiver = seal.Fingerprint(pub)
+	}
 	return res, nil
+}
+
+// receiverKey normalises the receiver's SSH public key to one
+// authorized_keys line without a comment ("" for none).
+func receiverKey(line string) (string, error) {
+	if line == "" {
+		return "", nil
+	}
+	pub, err := seal.ParsePublicKey(line)
+	if err != nil {
+		return "", fmt.Errorf("%w: the receiver's key: %v", ErrBadOptions, err)
+	}
+	return seal.AuthorizedKey(pub), nil
 }
 
 // planExhibits resolves the clips and numbers the files: for each clip its
@@ -285,11 +312,7 @@ func extOf(name string) string {
 }
 
 func canOpen(s *store.Store, c *store.Clip, ids []age.Identity) error {
-	p, err := s.ObjectPath(c.Object)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(p)
+	f, err := s.OpenObject(c.Object)
 	if err != nil {
 		return err
 	}
@@ -455,11 +478,7 @@ func (b *builder) build() (*Result, error) {
 // against the ledger), or an original re-encrypted to the receiver in one
 // stream, with its plaintext hash checked and never written anywhere.
 func (b *builder) payload(p planned) error {
-	path, err := b.s.ObjectPath(p.clip.Object)
-	if err != nil {
-		return err
-	}
-	src, err := os.Open(path)
+	src, err := b.s.OpenObject(p.clip.Object)
 	if err != nil {
 		return err
 	}

@@ -244,17 +244,56 @@ func TestReceipts(t *testing.T) {
 	testenv.Tool(t, "ffmpeg")
 	ctx := t.Context()
 	f := bundletest.New(t, 1)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	officer, _ := seal.NewEd25519Signer(priv)
+	_, priv, _ = ed25519.GenerateKey(rand.Reader)
+	mallory, _ := seal.NewEd25519Signer(priv)
 	out := filepath.Join(t.TempDir(), "b.zip")
-	res := f.Export(t, out, false, f.Originals[0])
+	o := f.ExportOptions(out, f.Originals[0])
+	o.Receiver = seal.AuthorizedKey(officer.PublicKey()) + " DC 1234"
+	res, err := bundle.Export(ctx, f.Store, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Receiver != seal.Fingerprint(officer.PublicKey()) {
+		t.Fatalf("result names receiver %q", res.Receiver)
+	}
+	// The receiver sees whom it was sent to: in the report, and in the
+	// export entry verify reads.
+	rd, err := bundle.Open(out, bundle.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := rd.ReadSmall(rd.Lookup("report.txt"), 1<<20)
+	rd.Close()
+	if err != nil || !strings.Contains(string(report), "Sent to (receiver key)   "+res.Receiver) || !strings.Contains(string(report), seal.AuthorizedKey(officer.PublicKey())) {
+		t.Fatalf("report.txt does not name the receiver (%v)", err)
+	}
+	if vr, err := verify.Bundle(ctx, out, verify.BundleOptions{}); err != nil {
+		t.Fatal(err)
+	} else if vr.Receiver != res.Receiver {
+		t.Fatalf("verify reports receiver %q", vr.Receiver)
+	}
 	st, body, err := bundle.ReadStatement(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	officer, _ := seal.NewEd25519Signer(priv)
 	rc, err := bundle.NewReceipt(st, body, "DC 1234", time.Now(), officer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A receipt from anyone but the receiver the bundle was sent to.
+	mr, _ := bundle.NewReceipt(st, body, "DC 1234", time.Now(), mallory)
+	if _, _, err := bundle.ImportReceipt(ctx, f.Store, mr.Marshal()); !errors.Is(err, store.ErrNotReceiver) || errors.Is(err, store.ErrUnaddressed) {
+		t.Errorf("a stranger's receipt: %v", err)
+	}
+	// No receipt at all for a bundle sent to no one.
+	un := filepath.Join(t.TempDir(), "u.zip")
+	f.Export(t, un, false, f.Originals[0])
+	ust, ubody, _ := bundle.ReadStatement(un)
+	ur, _ := bundle.NewReceipt(ust, ubody, "DC 1234", time.Now(), officer)
+	if _, _, err := bundle.ImportReceipt(ctx, f.Store, ur.Marshal()); !errors.Is(err, store.ErrUnaddressed) {
+		t.Errorf("a receipt for an unaddressed export: %v", err)
 	}
 	if rc.StatementSHA256 != res.StatementSHA256 {
 		t.Fatalf("receipt digest %s, export %s", rc.StatementSHA256, res.StatementSHA256)

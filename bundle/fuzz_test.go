@@ -83,6 +83,16 @@ func FuzzOpenZip(f *testing.F) {
 	f.Add(seedZip(map[string]string{"bag/../evil": "x", "/abs": "x", "other/x": "y", "bag/data/a.mp4": "dup", "bag/DATA/A.MP4": "case"}, "bag/data/link"))
 	f.Add([]byte("PK\x03\x04"))
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	// Layouts the strict zip reader refuses or must read exactly: a zip in
+	// front of another, data behind one, zip64 records and data
+	// descriptors of every shape.
+	plain := seedZip(nil, "")
+	small := buildZip([]rawEntry{{name: "bag/data/planted.mp4", data: []byte("planted")}}, false)
+	f.Add(append(append([]byte(nil), small...), plain...))
+	f.Add(append(append([]byte(nil), plain...), "trailing"...))
+	f.Add(append(append([]byte(nil), plain...), small...))
+	f.Add(buildZip([]rawEntry{{name: "bag/bagit.txt", data: []byte(Declaration), zip64: true, desc: true, descSig: true, descWide: true},
+		{name: "bag/data/a.mp4", data: []byte("video"), zip64: true}, {name: "bag/data/b.mp4", data: []byte("b"), desc: true}}, true))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := OpenZip(bytes.NewReader(data), int64(len(data)), fuzzLimits)
 		if err != nil {

@@ -227,8 +227,10 @@ func (r *Reader) index() {
 
 // OpenZip reads a zip bundle in place from ra. It refuses entries outside
 // the single base directory (RFC 8493 serialization), unsafe names,
-// symlinks, encrypted or unknown compression, overlapping entries and
-// implausible expansion ratios.
+// symlinks and special files (by their attributes, whoever made the zip),
+// encrypted or unknown compression, overlapping entries, implausible
+// expansion ratios, and any byte where a zip writer puts none: before the
+// first entry, between entries, after the end record (checkZipLayout).
 func OpenZip(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	r := &Reader{Form: "zip", lim: lim.orDefault()}
 	zr, err := zip.NewReader(ra, size)
@@ -242,6 +244,7 @@ func OpenZip(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		r.index()
 		return r, nil
 	}
+	r.Issues = append(r.Issues, checkZipLayout(ra, size, r.lim.MaxFiles)...)
 	type span struct {
 		start, end int64
 		name       string
@@ -267,19 +270,13 @@ func OpenZip(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 			r.issue("zip-layout", quote(name), "is outside the bag's base directory %q: a bundle zip holds exactly one bag directory", r.Base)
 			continue
 		}
-		mode := zf.Mode()
+		if is := zipEntryType(&zf.FileHeader); is != nil {
+			r.Issues = append(r.Issues, *is)
+			continue
+		}
 		switch {
-		case mode&fs.ModeSymlink != 0:
-			r.issue("symlink", quote(name), "zip entry is a symbolic link: bundles hold only regular files")
-			continue
-		case isDir || mode.IsDir():
-			if zf.UncompressedSize64 != 0 {
-				r.issue("zip-malformed", quote(name), "directory entry with content")
-			}
-			continue
-		case !mode.IsRegular():
-			r.issue("special-file", quote(name), "zip entry is a %s, not a regular file", mode.Type().String())
-			continue
+		case isDir:
+			continue // a plain folder entry, as zip tools write
 		case rel == "":
 			r.issue("zip-layout", quote(name), "is a file at the top of the zip; a bundle zip holds exactly one bag directory")
 			continue
@@ -329,6 +326,66 @@ func OpenZip(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 	}
 	r.index()
 	return r, nil
+}
+
+// Unix file types and special bits in the high 16 bits of a zip entry's
+// external attributes, and MS-DOS attributes in the low byte.
+const (
+	unixTypeMask = 0o170000
+	unixRegular  = 0o100000
+	unixDir      = 0o040000
+	unixSymlink  = 0o120000
+	unixSpecial  = 0o7000 // setuid, setgid, sticky
+	dosDir       = 0x10
+	dosVolume    = 0x08
+)
+
+// zipEntryType accepts a regular file, or a plain folder entry (a name
+// ending in "/", no content), as zip tools write them; anything else is an
+// issue. It reads the attributes whatever the "made by" system says,
+// because tools differ about when they honour them: Go's Mode ignores Unix
+// bits from a creator it does not know, and an unzip elsewhere may not.
+func zipEntryType(h *zip.FileHeader) *Issue {
+	name := quote(h.Name)
+	bad := func(code, format string, a ...any) *Issue {
+		is := issuef(code, name, format, a...)
+		return &is
+	}
+	isDir := strings.HasSuffix(h.Name, "/")
+	unix, dos := h.ExternalAttrs>>16, h.ExternalAttrs&0xff
+	switch t := unix & unixTypeMask; {
+	case t == unixSymlink:
+		return bad("symlink", "zip entry is a symbolic link: bundles hold only regular files")
+	case t != 0 && t != unixRegular && t != unixDir:
+		return bad("special-file", "zip entry is a %s, not a regular file", unixTypeName(t))
+	case t == unixDir && !isDir, dos&dosDir != 0 && !isDir:
+		return bad("zip-attributes", "zip entry is marked a directory but its name does not end in \"/\": tools disagree about what it is")
+	case t == unixRegular && isDir:
+		return bad("zip-attributes", "zip entry is marked a regular file but its name ends in \"/\": tools disagree about what it is")
+	case unix&unixSpecial != 0:
+		return bad("zip-attributes", "zip entry has setuid, setgid or sticky bits (mode %#o): custody writes plain files", unix)
+	case dos&dosVolume != 0:
+		return bad("zip-attributes", "zip entry is marked an MS-DOS volume label")
+	case isDir && (h.UncompressedSize64 != 0 || h.CompressedSize64 > 2):
+		// Some tools deflate an empty folder entry to 2 bytes; more is
+		// data hidden where nothing is extracted.
+		return bad("zip-malformed", "directory entry with content")
+	}
+	return nil
+}
+
+func unixTypeName(t uint32) string {
+	switch t {
+	case 0o010000:
+		return "named pipe (FIFO)"
+	case 0o020000:
+		return "character device"
+	case 0o060000:
+		return "block device"
+	case 0o140000:
+		return "socket"
+	}
+	return fmt.Sprintf("file of Unix type %#o", t)
 }
 
 // Lookup returns the file with that name, or nil.

@@ -14,6 +14,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/custody-evidence/custody/manifest"
+	"github.com/custody-evidence/custody/seal"
 	"github.com/custody-evidence/custody/store"
 )
 
@@ -29,6 +30,8 @@ type ReportData struct {
 	Created        string
 	Station        string // fingerprint
 	StationKey     string // authorized_keys line
+	Receiver       string // fingerprint of whom the bundle is for ("" if unaddressed)
+	ReceiverKey    string // authorized_keys line
 	Store          string
 	Export         uint64
 	ExportLine     int // line of the export entry in custody/ledger.jsonl
@@ -109,6 +112,9 @@ func (b *builder) reportData(station, stationLine string) *ReportData {
 		Created: b.now.Format("2006-01-02 15:04:05 UTC"), Station: station, StationKey: stationLine,
 		Store: b.s.Config.ID, Export: seq, Checkpoint: b.rec.Checkpoint.Size,
 		CheckpointRoot: base64.StdEncoding.EncodeToString(b.rec.Checkpoint.Root), LedgerLines: len(b.selected)}
+	if pub, err := seal.ParsePublicKey(b.opts.Receiver); err == nil {
+		d.Receiver, d.ReceiverKey = seal.Fingerprint(pub), seal.AuthorizedKey(pub)
+	}
 	lineOf := map[uint64]int{}
 	bySeq := map[uint64]*manifest.Record{}
 	for i, r := range b.selected {

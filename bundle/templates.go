@@ -30,6 +30,7 @@ details summary { cursor: pointer; color: #333; }
 <tr><th>Bundle</th><td><code>{{.Bundle}}</code></td></tr>
 <tr><th>Created</th><td>{{.Created}}</td></tr>
 <tr><th>Station key fingerprint</th><td class="hash" id="station">{{.Station}}</td></tr>
+<tr><th>Sent to (receiver key)</th><td id="receiver">{{if .Receiver}}<span class="hash">{{.Receiver}}</span>: only a receipt signed with this key is accepted<br><code>{{.ReceiverKey}}</code>{{else}}no receiver named: the station accepts no receipt for this bundle{{end}}</td></tr>
 <tr><th>Store</th><td class="hash">{{.Store}}</td></tr>
 <tr><th>Export ledger entry</th><td>#{{.Export}} (line {{.ExportLine}} of custody/ledger.jsonl)</td></tr>
 <tr><th>Signed checkpoint</th><td>first {{.Checkpoint}} ledger entries, Merkle root <span class="hash">{{.CheckpointRoot}}</span></td></tr>
@@ -114,6 +115,8 @@ Contact                  {{clean .Contact}}
 Bundle                   {{clean .Bundle}}
 Created                  {{.Created}}
 Station key fingerprint  {{.Station}}
+Sent to (receiver key)   {{if .Receiver}}{{.Receiver}} (only a receipt signed with this key is accepted)
+                         {{.ReceiverKey}}{{else}}no receiver named: the station accepts no receipt for this bundle{{end}}
 Store                    {{.Store}}
 Export ledger entry      #{{.Export}} (line {{.ExportLine}} of custody/ledger.jsonl)
 Signed checkpoint        first {{.Checkpoint}} ledger entries, root {{.CheckpointRoot}}

@@ -372,11 +372,7 @@ func (s *Store) dualSeal(ctx context.Context, st *State, clipID, owner string, u
 
 // openSmall decrypts a small sealed key file with ids.
 func (s *Store) openSmall(o Object, ids []age.Identity) ([]byte, error) {
-	path, err := s.ObjectPath(o)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
+	f, err := s.OpenObject(o)
 	if err != nil {
 		return nil, err
 	}

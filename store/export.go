@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/custody-evidence/custody/manifest"
+	"github.com/custody-evidence/custody/seal"
+	"golang.org/x/crypto/ssh"
 )
 
 // Export bundles are built by package bundle; this file holds what the
@@ -33,6 +36,12 @@ var (
 	ErrReceiptMismatch = errors.New("receipt does not match the export")
 	// ErrDuplicateReceipt refuses a receipt that is already recorded.
 	ErrDuplicateReceipt = errors.New("receipt is already recorded")
+	// ErrNotReceiver refuses a receipt signed by a key other than the
+	// receiver's the bundle was exported to.
+	ErrNotReceiver = errors.New("refused: the receipt is not signed by the receiver the bundle was sent to")
+	// ErrUnaddressed refuses a receipt for an export that named no
+	// receiver; it is an ErrNotReceiver too.
+	ErrUnaddressed = fmt.Errorf("%w: the export named no receiver", ErrNotReceiver)
 )
 
 // ExportPayload is the payload of an "export" entry. It is appended before
@@ -46,7 +55,11 @@ type ExportPayload struct {
 	Exhibits     []ExportExhibit `json:"exhibits"`
 	// Receivers are the age recipients originals were re-encrypted to.
 	Receivers []string `json:"receivers,omitempty"`
-	Identity  string   `json:"identity,omitempty"` // which key opened the sealed files
+	// ReceiverKey is the SSH public key (an authorized_keys line) of whom
+	// the bundle is sent to: only a receipt signed with it is accepted.
+	// Empty for an export made with no receiver (no receipt is accepted).
+	ReceiverKey string `json:"receiver_key,omitempty"`
+	Identity    string `json:"identity,omitempty"` // which key opened the sealed files
 	// Checkpoint is the size of the signed checkpoint the bundle carries:
 	// always this entry's seq + 1. Later bundles prove consistency from it.
 	Checkpoint uint64 `json:"checkpoint"`
@@ -77,6 +90,25 @@ type ReceiptPayload struct {
 	ReceiverKey     string   `json:"receiver_key"` // authorized_keys line
 	Received        string   `json:"received"`     // when, as the receiver says
 	Receipt         string   `json:"receipt"`      // the receipt file, verbatim
+}
+
+// CheckReceiptSigner is the rule that receipts come from the receiver the
+// bundle was sent to: key may acknowledge the bundle of this export (entry
+// seq) only if it is the export's receiver key. import-receipt refuses by
+// it and verify reports by it. The error wraps ErrNotReceiver, and
+// ErrUnaddressed when the export named no receiver.
+func (p *ExportPayload) CheckReceiptSigner(seq uint64, key ssh.PublicKey) error {
+	if p.ReceiverKey == "" {
+		return fmt.Errorf("%w: export #%d (incident %s) was made without --receiver, so no receipt can be matched to whom it was sent", ErrUnaddressed, seq, p.Incident)
+	}
+	want, err := seal.ParsePublicKey(p.ReceiverKey)
+	if err != nil {
+		return fmt.Errorf("%w: export #%d records an unreadable receiver key: %v", ErrCorrupt, seq, err)
+	}
+	if !bytes.Equal(want.Marshal(), key.Marshal()) {
+		return fmt.Errorf("%w: export #%d (incident %s) was sent to %s, and the receipt is signed by %s", ErrNotReceiver, seq, p.Incident, seal.Fingerprint(want), seal.Fingerprint(key))
+	}
+	return nil
 }
 
 // Clips lists every clip an export concerns: the exported ones and the
@@ -154,6 +186,9 @@ func replayExport(st *State, rec *manifest.Record, ev *Event) {
 	to := ""
 	if len(p.Receivers) > 0 {
 		to = fmt.Sprintf("; originals re-encrypted to %d receiver key(s)", len(p.Receivers))
+	}
+	if k, err := seal.ParsePublicKey(p.ReceiverKey); err == nil {
+		to += "; sent to receiver " + seal.Fingerprint(k)
 	}
 	for _, id := range p.Clips() {
 		if c := st.Clips[id]; c != nil {
@@ -267,6 +302,13 @@ func (s *Store) AddReceipt(ctx context.Context, p ReceiptPayload) (*manifest.Rec
 		}
 		if ep.Incident != p.Incident {
 			return fmt.Errorf("%w: receipt is for incident %q, export #%d was for %q", ErrReceiptMismatch, p.Incident, p.Export, ep.Incident)
+		}
+		signer, err := seal.ParsePublicKey(p.ReceiverKey)
+		if err != nil {
+			return fmt.Errorf("%w: the receipt's signing key: %v", ErrReceiptMismatch, err)
+		}
+		if err := ep.CheckReceiptSigner(p.Export, signer); err != nil {
+			return err
 		}
 		stmt, err := s.ExportStatement(p.Export)
 		if err != nil {

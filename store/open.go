@@ -46,19 +46,15 @@ type OpenOptions struct {
 
 // ObjectPath returns where an object's sealed file is: objects/, or staging/
 // when a crash interrupted its publication (it is committed all the same).
+// The file must be a regular file of the store (a *NotRegularError
+// otherwise); read it with OpenObject, which also refuses a file swapped
+// for a link after this looked.
 func (s *Store) ObjectPath(o Object) (string, error) {
-	if !o.Valid() {
-		return "", fmt.Errorf("%w: the ledger names sealed file %q, which is not a path custody makes (run custody verify)", ErrCorrupt, o.Path)
+	rel, err := s.objectRel(o)
+	if err != nil {
+		return "", err
 	}
-	p := filepath.Join(s.Dir, filepath.FromSlash(o.Path))
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	staged := filepath.Join(s.Dir, StagingDir, o.ID+stagingSuffix)
-	if _, err := os.Stat(staged); err == nil {
-		return staged, nil
-	}
-	return "", fmt.Errorf("%w: sealed file %s is missing (run custody verify)", ErrCorrupt, o.Path)
+	return filepath.Join(s.Dir, filepath.FromSlash(rel)), nil
 }
 
 // OpenClip decrypts a clip to opts.Out, checking the plaintext hash against
@@ -120,11 +116,7 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 	if opts.Reason == "" {
 		return nil, ErrNoReason
 	}
-	path, err := s.ObjectPath(clip.Object)
-	if err != nil {
-		return nil, err
-	}
-	src, err := os.Open(path)
+	src, err := s.OpenObject(clip.Object)
 	if err != nil {
 		return nil, err
 	}

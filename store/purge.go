@@ -307,11 +307,12 @@ func (st *State) requestList() []*Request {
 }
 
 // findFile returns where an object's file is (final place or staging), or
-// "" if it is nowhere.
+// "" if it is nowhere. Anything there that is not a regular file of the
+// store is a *NotRegularError: deleting a link would destroy nothing.
 func (s *Store) findFile(o Object) (string, error) {
-	for _, p := range []string{filepath.Join(s.Dir, filepath.FromSlash(o.Path)), filepath.Join(s.Dir, StagingDir, o.ID+stagingSuffix)} {
-		if _, err := os.Lstat(p); err == nil {
-			return p, nil
+	for _, rel := range []string{o.Path, StagedPath(o)} {
+		if _, err := s.lstatSealed(rel); err == nil {
+			return filepath.Join(s.Dir, filepath.FromSlash(rel)), nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}
@@ -319,15 +320,22 @@ func (s *Store) findFile(o Object) (string, error) {
 	return "", nil
 }
 
-// stageForPurge moves objects' files into staging/, durably.
+// stageForPurge moves objects' files into staging/, durably. It first
+// checks that every one is a regular file of the store, so that a purge
+// never moves (and then deletes) a link in place of the evidence.
 func (s *Store) stageForPurge(objs []Object) error {
+	for _, o := range objs {
+		if _, err := s.findFile(o); err != nil {
+			return fmt.Errorf("purge refused: %w", err)
+		}
+	}
 	dirs := map[string]bool{}
 	for _, o := range objs {
 		src := filepath.Join(s.Dir, filepath.FromSlash(o.Path))
-		dst := filepath.Join(s.Dir, StagingDir, o.ID+stagingSuffix)
+		dst := filepath.Join(s.Dir, filepath.FromSlash(StagedPath(o)))
 		if err := os.Rename(src, dst); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				if _, serr := os.Stat(dst); serr == nil {
+				if _, serr := s.lstatSealed(StagedPath(o)); serr == nil {
 					continue // already staged by an interrupted purge
 				}
 			}
@@ -346,7 +354,13 @@ func (s *Store) stageForPurge(objs []Object) error {
 
 func (s *Store) deleteStaged(objs []Object) error {
 	for _, o := range objs {
-		if err := os.Remove(filepath.Join(s.Dir, StagingDir, o.ID+stagingSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Checked again: only a regular file is evidence destroyed.
+		if _, err := s.lstatSealed(StagedPath(o)); errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("purge: %w", err)
+		}
+		if err := os.Remove(filepath.Join(s.Dir, filepath.FromSlash(StagedPath(o)))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("purge: %w", err)
 		}
 	}
@@ -357,6 +371,11 @@ func (s *Store) deleteStaged(objs []Object) error {
 // expired grant, superseded share) that is still on disk, wherever an
 // interrupted writer left it. It returns the store paths removed.
 func (s *Store) sweepDead(st *State) ([]string, error) {
+	// A linked objects/, keys/ or staging/ would make every delete miss
+	// the evidence; every write runs this first, so every write refuses.
+	if err := s.CheckSealedDirs(); err != nil {
+		return nil, err
+	}
 	var swept []string
 	dirs := map[string]bool{}
 	ids := make([]string, 0, len(st.Dead))

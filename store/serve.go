@@ -42,11 +42,7 @@ func (sv *Served) Close() error {
 // disk. The ciphertext is first re-hashed against the ledger; after that
 // age's authenticated chunks guarantee every byte served is the original.
 func (s *Store) Serve(ctx context.Context, o Object, identities []age.Identity) (*Served, error) {
-	path, err := s.ObjectPath(o)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
+	f, err := s.OpenObject(o)
 	if err != nil {
 		return nil, err
 	}

@@ -552,7 +552,9 @@ func (tx *Tx) recover(torn *manifest.TornTail) error {
 	for _, ent := range ents {
 		name := ent.Name()
 		path := filepath.Join(staging, name)
-		f, err := os.Open(path)
+		// Only a regular file is custody's: a link, pipe or directory is
+		// left for verify to report (and a pipe must not hang the open).
+		f, err := tx.s.openSealed(StagingDir + "/" + name)
 		if err != nil {
 			continue
 		}

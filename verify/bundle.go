@@ -65,6 +65,13 @@ func Bundle(ctx context.Context, path string, opts BundleOptions) (*Report, erro
 	defer rd.Close()
 	v := &bundleCheck{r: &Report{Kind: "bundle", Path: path}, rd: rd, opts: opts,
 		digests: map[string]bundle.Digests{}, content: map[string][]byte{}, missing: map[string]bool{}}
+	// The reader's structural issues, with their codes: unsafe paths
+	// (path-*), symlink, special-file, bundle-limit, and for a zip
+	// zip-layout, zip-duplicate, zip-encrypted, zip-method, zip-limit,
+	// zip-overlap, zip-attributes, zip-malformed and, for data where a zip
+	// writer puts none, zip-prefix, zip-trailing, zip-comment, zip-gap and
+	// zip-header-mismatch (a local header that disagrees with the central
+	// directory).
 	for _, is := range rd.Issues {
 		v.r.fail(is.Code, is.Subject, "%s", is.Message)
 	}
@@ -616,6 +623,13 @@ func (v *bundleCheck) checkExport() {
 		return
 	}
 	v.export = &p
+	if p.ReceiverKey != "" {
+		if k, err := seal.ParsePublicKey(p.ReceiverKey); err != nil {
+			v.r.fail("export-entry", subj, "the export entry's receiver key cannot be read: %v", err)
+		} else {
+			v.r.Receiver = seal.Fingerprint(k)
+		}
+	}
 	if p.Incident != v.stmt.Incident {
 		v.r.fail("export-entry", subj, "the export was for incident %q, the statement says %q", p.Incident, v.stmt.Incident)
 	}

@@ -185,6 +185,25 @@ func rezip(t *testing.T, src, dst string, mutate func(name string, data []byte) 
 	wr(t, dst, buf.Bytes())
 }
 
+// plantedZip is a small zip of the kind an attacker puts in front of a
+// genuine bundle: its own bag files, under the same base directory.
+func plantedZip(t *testing.T, base string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, n := range []string{"bagit.txt", "data/EX-1_planted.mp4"} {
+		w, err := zw.Create(base + "/" + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("planted " + n + "\n"))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // centralEntries returns the offsets of the central directory headers of a
 // zip (no zip64, no comment).
 func centralEntries(t *testing.T, z []byte) []int {
@@ -597,6 +616,106 @@ func TestBundleTamper(t *testing.T) {
 			wr(t, z, b[:len(b)-2000])
 			return z
 		}, code: "zip-malformed", msg: "not a readable zip"},
+		// Issue 11 row 9: the zip must be exactly one archive, laid out as
+		// zip writers lay it out, whatever Go's reader tolerates.
+		{name: "zip-prefix-small-zip-in-front", zip: true, setup: func(t *testing.T, z string) string {
+			wr(t, z, append(plantedZip(t, base), rd(t, e.zip)...))
+			return z
+		}, code: "zip-prefix", msg: "bytes come before the zip itself"},
+		{name: "zip-prefix-offsets-rewritten", zip: true, setup: func(t *testing.T, z string) string {
+			// The planted zip in front, and the bundle's offsets moved on
+			// to match, so that the central directory accounts for it.
+			small := plantedZip(t, base)
+			b := rd(t, e.zip)
+			for _, off := range centralEntries(t, b) {
+				o := binary.LittleEndian.Uint32(b[off+42:])
+				binary.LittleEndian.PutUint32(b[off+42:], o+uint32(len(small)))
+			}
+			eocd := bytes.LastIndex(b, []byte("PK\x05\x06"))
+			o := binary.LittleEndian.Uint32(b[eocd+16:])
+			binary.LittleEndian.PutUint32(b[eocd+16:], o+uint32(len(small)))
+			wr(t, z, append(small, b...))
+			return z
+		}, code: "zip-prefix", msg: "the first entry starts at byte [1-9]"},
+		{name: "zip-trailing-data", zip: true, setup: func(t *testing.T, z string) string {
+			wr(t, z, append(rd(t, e.zip), []byte("#!/bin/sh\necho planted\n")...))
+			return z
+		}, code: "zip-trailing", msg: "23 bytes follow the zip's end record"},
+		{name: "zip-trailing-small-zip-behind", zip: true, setup: func(t *testing.T, z string) string {
+			// Readers that take the last end record now see the small zip,
+			// with the whole bundle in front of it.
+			wr(t, z, append(rd(t, e.zip), plantedZip(t, base)...))
+			return z
+		}, code: "zip-prefix", msg: "bytes come before the zip itself"},
+		{name: "zip-comment", zip: true, setup: func(t *testing.T, z string) string {
+			rezip(t, e.zip, z, nil, func(zw *zip.Writer) { zw.SetComment("PK planted") })
+			return z
+		}, code: "zip-comment", msg: "10-byte comment"},
+		{name: "zip-gap-before-central-directory", zip: true, setup: func(t *testing.T, z string) string {
+			b := rd(t, e.zip)
+			eocd := bytes.LastIndex(b, []byte("PK\x05\x06"))
+			cd := binary.LittleEndian.Uint32(b[eocd+16:])
+			junk := []byte("hidden bytes no entry owns")
+			binary.LittleEndian.PutUint32(b[eocd+16:], cd+uint32(len(junk)))
+			out := append(append(append([]byte(nil), b[:cd]...), junk...), b[cd:]...)
+			wr(t, z, out)
+			return z
+		}, code: "zip-gap", msg: "26 bytes between the last entry and the central directory"},
+		{name: "zip-local-header-renamed", zip: true, setup: func(t *testing.T, z string) string {
+			// Tools that stream local headers see another name.
+			b := rd(t, e.zip)
+			for _, off := range centralEntries(t, b) {
+				if centralName(b, off) == base+"/"+red[0] {
+					lh := int(binary.LittleEndian.Uint32(b[off+42:]))
+					b[lh+30+len(base)+1] = 'X' // the first letter after "BASE/"
+				}
+			}
+			wr(t, z, b)
+			return z
+		}, code: "zip-header-mismatch", msg: "its local header names it"},
+		{name: "zip-symlink-bits-under-a-fat-creator", zip: true, setup: func(t *testing.T, z string) string {
+			// "Made by" MS-DOS, so Go's Mode says regular file; the Unix
+			// bits say symlink, which other tools may honour.
+			b := rd(t, e.zip)
+			for _, off := range centralEntries(t, b) {
+				if centralName(b, off) == base+"/"+red[0] {
+					binary.LittleEndian.PutUint16(b[off+4:], 20) // creator 0 (FAT), version 2.0
+					binary.LittleEndian.PutUint32(b[off+38:], 0o120777<<16)
+				}
+			}
+			wr(t, z, b)
+			return z
+		}, code: "symlink", msg: "zip entry is a symbolic link"},
+		{name: "zip-fifo-entry", zip: true, setup: func(t *testing.T, z string) string {
+			b := rd(t, e.zip)
+			for _, off := range centralEntries(t, b) {
+				if centralName(b, off) == base+"/"+red[0] {
+					binary.LittleEndian.PutUint32(b[off+38:], 0o010644<<16)
+				}
+			}
+			wr(t, z, b)
+			return z
+		}, code: "special-file", msg: "named pipe"},
+		{name: "zip-directory-attribute-on-a-file", zip: true, setup: func(t *testing.T, z string) string {
+			b := rd(t, e.zip)
+			for _, off := range centralEntries(t, b) {
+				if centralName(b, off) == base+"/"+red[0] {
+					b[off+38] |= 0x10 // MS-DOS directory
+				}
+			}
+			wr(t, z, b)
+			return z
+		}, code: "zip-attributes", msg: "marked a directory"},
+		{name: "zip-setuid-entry", zip: true, setup: func(t *testing.T, z string) string {
+			b := rd(t, e.zip)
+			for _, off := range centralEntries(t, b) {
+				if centralName(b, off) == base+"/"+red[0] {
+					binary.LittleEndian.PutUint32(b[off+38:], 0o104755<<16)
+				}
+			}
+			wr(t, z, b)
+			return z
+		}, code: "zip-attributes", msg: "setuid"},
 		{name: "zip-payload-added", zip: true, setup: func(t *testing.T, z string) string {
 			rezip(t, e.zip, z, nil, func(zw *zip.Writer) {
 				w, _ := zw.Create(base + "/data/EX-9_extra.mp4")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/custody-evidence/custody/bundle"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/seal"
 	"github.com/custody-evidence/custody/store"
@@ -60,6 +61,11 @@ import (
 //	share-holders     a share or derived key is not held by exactly the people the rules say (owner; DPOs other than the owner; all DPOs)
 //	key-recipients    a sealed file's age header does not match its holders (an extra recipient, or an original under dual control sealed to a person's key)
 //	key-stray         a file in keys/ that the ledger does not register
+//
+// and for receipts of export bundles:
+//
+//	receipt-signer    a receipt signed by a key other than the receiver's the export names
+//	receipt-invalid   a receipt entry whose receipt does not verify, or does not match its payload or export
 func checkGovernance(r *Report, s *store.Store, l *manifest.Ledger, issues []manifest.Issue) {
 	g := &govWalk{r: r, storeID: s.Config.ID, people: map[string]*govPerson{}, clips: map[string]*govClip{}, requests: map[string]*govRequest{}, holds: map[string]map[string]bool{}, unsigned: map[uint64]bool{}}
 	for _, is := range issues {
@@ -86,6 +92,7 @@ func checkGovernance(r *Report, s *store.Store, l *manifest.Ledger, issues []man
 		}
 	}
 	checkKeyMaterial(r, s, st)
+	checkReceipts(r, l)
 }
 
 type govPerson struct {
@@ -575,10 +582,7 @@ type stanza struct {
 
 // readStanzas reads the recipient stanzas of a sealed file's age header.
 func readStanzas(s *store.Store, o store.Object) ([]stanza, error) {
-	f, err := os.Open(filepath.Join(s.Dir, filepath.FromSlash(o.Path)))
-	if errors.Is(err, fs.ErrNotExist) {
-		f, err = os.Open(filepath.Join(s.Dir, store.StagingDir, o.ID+".age.partial"))
-	}
+	f, err := s.OpenObject(o) // never a link or a pipe (object-not-regular)
 	if err != nil {
 		return nil, err
 	}
@@ -662,5 +666,44 @@ func (g *govWalk) witnessRule(rec *manifest.Record) {
 		}
 	} else if fp != g.station {
 		g.fail(rec, "gov-witness-not-dpo", "%s, but until the first DPO is registered only the station may", what)
+	}
+}
+
+// checkReceipts judges each receipt entry by the rule import-receipt
+// refuses by (store.ExportPayload.CheckReceiptSigner): the receipt it
+// records must verify, match its entry and export, and be signed by the
+// receiver the export names. An export that named none (older exports, or
+// --no-receiver) cannot be judged; that is noted.
+func checkReceipts(r *Report, l *manifest.Ledger) {
+	for _, rec := range l.Records {
+		if rec.Entry.Action != "receipt" {
+			continue
+		}
+		subj := fmt.Sprintf("entry %d", rec.Entry.Seq)
+		var p store.ReceiptPayload
+		if err := rec.Payload(&p); err != nil {
+			r.fail("receipt-invalid", subj, "the receipt entry cannot be read: %v", err)
+			continue
+		}
+		rc, pub, err := bundle.ParseReceipt([]byte(p.Receipt))
+		if err != nil {
+			r.fail("receipt-invalid", subj, "the receipt it records does not verify: %v", err)
+			continue
+		}
+		var ep store.ExportPayload
+		if p.Export >= rec.Entry.Seq || p.Export >= uint64(len(l.Records)) || l.Records[p.Export].Entry.Action != "export" || l.Records[p.Export].Payload(&ep) != nil {
+			r.fail("receipt-invalid", subj, "the receipt is for entry %d, which is not an earlier export", p.Export)
+			continue
+		}
+		if rc.Export != p.Export || rc.StatementSHA256 != p.StatementSHA256 || rc.Incident != ep.Incident || p.ReceiverKey != seal.AuthorizedKey(pub) {
+			r.fail("receipt-invalid", subj, "the receipt it records does not match the entry's payload or export #%d", p.Export)
+			continue
+		}
+		switch err := ep.CheckReceiptSigner(p.Export, pub); {
+		case errors.Is(err, store.ErrUnaddressed):
+			r.note("%s records a receipt for export #%d, which named no receiver: who signed it (%s) cannot be checked", subj, p.Export, seal.Fingerprint(pub))
+		case err != nil:
+			r.fail("receipt-signer", subj, "%v", err)
+		}
 	}
 }

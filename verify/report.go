@@ -29,6 +29,7 @@ type Report struct {
 	StationKey string    `json:"station_key,omitempty"`
 	Signer     string    `json:"signer_fingerprint,omitempty"`
 	Trusted    bool      `json:"signer_trusted"`
+	Receiver   string    `json:"receiver_fingerprint,omitempty"` // bundle: whom the export entry says it was sent to
 	Entries    uint64    `json:"entries"`
 	Checkpoint uint64    `json:"checkpoint_size"`
 	Objects    int       `json:"objects"`

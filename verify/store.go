@@ -161,7 +161,21 @@ func checkCheckpoint(r *Report, s *store.Store, l *manifest.Ledger, kr *manifest
 	}
 }
 
+// checkObjects checks every live sealed file against the ledger. Codes:
+//
+//	object-missing      a sealed file the ledger registers is not on disk
+//	object-unreadable   a sealed file cannot be read to the end
+//	object-size         a sealed file's size is not the ledger's
+//	object-hash         a sealed file's sha256 is not the ledger's
+//	object-stray        a file in objects/ the ledger does not register
+//	object-not-regular  something in objects/, keys/ or staging/ (or one of
+//	                    those directories) is not a regular file (a
+//	                    directory) of the store: a symlink, a directory,
+//	                    a pipe, a socket or a device
 func checkObjects(ctx context.Context, r *Report, s *store.Store, l *manifest.Ledger, progress func(int64)) error {
+	if err := checkFileTypes(r, s); err != nil {
+		return err
+	}
 	st := store.Replay(l)
 	ids := make([]string, 0, len(st.Objects))
 	for id := range st.Objects {
@@ -172,20 +186,20 @@ func checkObjects(ctx context.Context, r *Report, s *store.Store, l *manifest.Le
 	for _, id := range ids {
 		o := st.Objects[id]
 		referenced[filepath.Base(o.Path)] = true
-		path := filepath.Join(s.Dir, filepath.FromSlash(o.Path))
-		f, err := os.Open(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			// An import committed just before a crash is still in staging.
-			staged := filepath.Join(s.Dir, store.StagingDir, o.ID+".age.partial")
-			if f, err = os.Open(staged); err == nil {
-				r.note("sealed file %s is committed but still in staging (interrupted import); the next write moves it into place", o.Path)
-			} else {
-				r.fail("object-missing", o.Path, "sealed file is missing")
-				continue
-			}
-		}
-		if err != nil {
+		f, err := s.OpenObject(o)
+		var nr *store.NotRegularError
+		switch {
+		case errors.As(err, &nr):
+			continue // checkFileTypes names it
+		case errors.Is(err, fs.ErrNotExist):
+			r.fail("object-missing", o.Path, "sealed file is missing")
+			continue
+		case err != nil:
 			return err
+		}
+		if f.Name() == filepath.Join(s.Dir, filepath.FromSlash(store.StagedPath(o))) {
+			// An import committed just before a crash is still in staging.
+			r.note("sealed file %s is committed but still in staging (interrupted import); the next write moves it into place", o.Path)
 		}
 		d, err := seal.HashReader(ctx, f, progress)
 		f.Close()
@@ -210,18 +224,65 @@ func checkObjects(ctx context.Context, r *Report, s *store.Store, l *manifest.Le
 		return err
 	}
 	for _, e := range ents {
-		if !referenced[e.Name()] {
+		if !referenced[e.Name()] && e.Type().IsRegular() {
 			r.fail("object-stray", store.ObjectsDir+"/"+e.Name(), "file is not registered in the ledger")
 		}
 	}
 	staged, _ := os.ReadDir(filepath.Join(s.Dir, store.StagingDir))
 	for _, e := range staged {
 		id := strings.TrimSuffix(e.Name(), ".age.partial")
-		if _, ok := st.Objects[id]; !ok {
+		if _, ok := st.Objects[id]; !ok && e.Type().IsRegular() {
 			r.note("staging/%s is left from an interrupted import that never committed; it is not evidence and the next write removes it", e.Name())
 		}
 	}
 	return nil
+}
+
+// checkFileTypes fails (object-not-regular) anything in objects/, keys/
+// and staging/ that is not a regular file, and any of those directories
+// that is not a directory of the store. custody makes only regular files
+// there; a link to a copy elsewhere would hash right, and purge would
+// delete only the link. Nothing is opened, so a pipe cannot hang verify.
+func checkFileTypes(r *Report, s *store.Store) error {
+	for _, dir := range store.SealedDirs {
+		bad, err := notRegular(r, s.CheckSealedDir(dir))
+		if err != nil {
+			return err
+		}
+		if bad {
+			continue // listing a linked directory would read elsewhere
+		}
+		ents, err := os.ReadDir(filepath.Join(s.Dir, dir))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				continue
+			}
+			if _, err := notRegular(r, s.CheckSealedFile(dir+"/"+e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// notRegular reports a *store.NotRegularError as a problem (bad), and
+// returns any other error (nil and a vanished file are nothing to report).
+func notRegular(r *Report, err error) (bad bool, _ error) {
+	var nr *store.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		r.fail("object-not-regular", nr.Path, "is %s, not a regular file in the store: sealed files are never links or special files, so something else stands in for the evidence (purge would not destroy it)", nr.What)
+		return true, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return false, err
+	}
+	return false, nil
 }
 
 // checkTempFiles notes what an interrupted checkpoint or statement write

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -115,7 +116,17 @@ func tamperCases() []tamperCase {
 			os.Remove(f.object(0))
 			os.Mkdir(f.object(0), 0o700)
 			return none
-		}, []string{"object-unreadable"}},
+		}, []string{"object-not-regular"}},
+		{"sealed file replaced by a symlink to a copy outside", func(t *testing.T, f *fixture) verify.StoreOptions {
+			outside := filepath.Join(t.TempDir(), "copy.age")
+			os.Rename(f.object(0), outside)
+			os.Symlink(outside, f.object(0))
+			return none
+		}, []string{"object-not-regular"}},
+		{"keys/ replaced by a symlink to a directory elsewhere", func(t *testing.T, f *fixture) verify.StoreOptions {
+			os.Symlink(t.TempDir(), f.path(store.KeysDir))
+			return none
+		}, []string{"object-not-regular"}},
 		{"stray unreferenced sealed file", func(t *testing.T, f *fixture) verify.StoreOptions {
 			b, _ := os.ReadFile(f.object(0))
 			os.WriteFile(f.path(store.ObjectsDir+"/0badc0ffee00.age"), b, 0o600)

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/custody-evidence/custody/bundle"
 	"github.com/custody-evidence/custody/seal"
@@ -18,9 +19,11 @@ func newExportCmd(e *env) *cobra.Command {
 		organization string
 		contact      string
 		toFile       string
+		receiver     string
+		noReceiver   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "export --store DIR --incident REF [--exhibit-prefix P] -i IDENTITY CLIP... -o OUT",
+		Use:   "export --store DIR --incident REF [--exhibit-prefix P] -i IDENTITY CLIP... -o OUT (--receiver KEY | --no-receiver)",
 		Short: "Make a court-ready bundle of redacted clips that anyone can verify offline",
 		Long: `Export makes an evidence bundle for the police or a court: a BagIt bag
 (RFC 8493) holding the redacted clips as playable video, the ledger entries
@@ -41,12 +44,19 @@ that can open the sealed redacted clips. With --include-originals, each
 clip's sealed original is added too, re-encrypted in one stream to the
 receiver's key (--to, any age recipient); no plaintext touches the disk.
 
+--receiver names whom the bundle is for: their SSH public key (a .pub
+file, or the key itself). It is recorded in the signed export entry and the
+report, and only a receipt signed with it (custody receipt) is accepted by
+custody import-receipt. When --to gives exactly one SSH recipient, that key
+is the receiver unless --receiver says otherwise. An export needs one or
+the other, or --no-receiver for a bundle no receipt will be accepted for.
+
 Give the receiver the station key (custody key) through a channel you
 trust; they pin it with custody verify --key.`,
 		Example: `  custody export --store /srv/custody --incident "NPT-2026-1142" -i dpo.key 3f5a9c0d12ab 77e1 -o NPT-2026-1142.zip \
-      --organization "St Elsewhere NHS Trust" --contact "J. Doe, DPO"
+      --organization "St Elsewhere NHS Trust" --contact "J. Doe, DPO" --receiver dc1234_ed25519.pub
   custody export --store /srv/custody --incident INC-42 --exhibit-prefix JD/ -i dpo.key 3f5a -o bundle \
-      --include-originals --to "$(cat police.pub)"`,
+      --include-originals --to "$(cat police_ed25519.pub)"`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -76,6 +86,11 @@ trust; they pin it with custody verify --key.`,
 			if !o.IncludeOriginals && len(o.To) > 0 {
 				return usagef("--to is only used with --include-originals")
 			}
+			recv, err := exportReceiver(receiver, noReceiver, o.To)
+			if err != nil {
+				return err
+			}
+			o.Receiver = recv
 			ids, label, err := loadIdentities(e, identities)
 			if err != nil {
 				return err
@@ -112,6 +127,11 @@ trust; they pin it with custody verify --key.`,
 			}
 			fmt.Fprintf(w, "export entry #%d, checkpoint of %d entries\n", res.Export, res.Checkpoint)
 			fmt.Fprintf(w, "bundle digest (statement sha256) %s\n", res.StatementSHA256)
+			if res.Receiver != "" {
+				fmt.Fprintf(w, "sent to receiver %s: only a receipt signed with this key is accepted\n", res.Receiver)
+			} else {
+				fmt.Fprintf(w, "no receiver named: no receipt for this bundle will be accepted\n")
+			}
 			fmt.Fprintf(w, "station key %s: give it to the receiver through a channel you trust (custody key -o station.pub)\n", res.Station)
 			return nil
 		},
@@ -124,8 +144,46 @@ trust; they pin it with custody verify --key.`,
 	cmd.Flags().BoolVar(&o.IncludeOriginals, "include-originals", false, "also include the sealed originals, re-encrypted to --to")
 	cmd.Flags().StringArrayVar(&o.To, "to", nil, "receiver's age recipient for originals (age1..., ssh-ed25519 ...); repeatable")
 	cmd.Flags().StringVar(&toFile, "to-file", "", "file of receiver recipients, one a line")
+	cmd.Flags().StringVar(&receiver, "receiver", "", "the receiver's SSH public key (a .pub file, or the key): only their receipt is accepted")
+	cmd.Flags().BoolVar(&noReceiver, "no-receiver", false, "name no receiver: no receipt for this bundle will be accepted")
 	cmd.Flags().StringVar(&organization, "organization", os.Getenv("CUSTODY_ORGANIZATION"), "source organisation for bag-info.txt (default $CUSTODY_ORGANIZATION)")
 	cmd.Flags().StringVar(&contact, "contact", os.Getenv("CUSTODY_CONTACT"), "contact name for bag-info.txt (default $CUSTODY_CONTACT, else the actor)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// exportReceiver decides whom a bundle is for: --receiver (a key file or the
+// key itself), else the one SSH recipient of --to, else nobody if
+// --no-receiver says so. It returns the key as one line.
+func exportReceiver(flag string, none bool, to []string) (string, error) {
+	var ssh []string
+	for _, t := range to {
+		if strings.HasPrefix(strings.TrimSpace(t), "ssh-") {
+			ssh = append(ssh, strings.TrimSpace(t))
+		}
+	}
+	switch {
+	case flag != "" && none:
+		return "", usagef("use --receiver or --no-receiver, not both")
+	case none:
+		return "", nil
+	case flag == "" && len(ssh) == 1:
+		return ssh[0], nil
+	case flag == "":
+		return "", withHint(usagef("say whom the bundle is for: --receiver KEY (their SSH public key), or --no-receiver"),
+			"only a receipt signed with the receiver's key is accepted by custody import-receipt; with --no-receiver, none is")
+	}
+	line := flag
+	if !strings.HasPrefix(strings.TrimSpace(flag), "ssh-") && !strings.HasPrefix(strings.TrimSpace(flag), "ecdsa-") {
+		b, err := os.ReadFile(flag)
+		if err != nil {
+			return "", fmt.Errorf("reading --receiver: %w", err)
+		}
+		line = string(b)
+	}
+	pub, err := seal.ParsePublicKey(line)
+	if err != nil {
+		return "", fmt.Errorf("--receiver %s: %w", flag, err)
+	}
+	return seal.AuthorizedKey(pub), nil
 }

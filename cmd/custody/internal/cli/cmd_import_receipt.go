@@ -15,8 +15,11 @@ func newImportReceiptCmd(e *env) *cobra.Command {
 		Use:   "import-receipt --store DIR RECEIPT",
 		Short: "Record a receiver's signed receipt for a bundle in the ledger",
 		Long: `Import-receipt checks a receipt made by custody receipt: its SSH signature
-must verify, it must be for this store and station, and its bundle digest
-must be that of the bundle this station produced for that export. It then
+must verify, it must be for this store and station, it must be signed by
+the receiver the export named (custody export --receiver; any other signer
+is refused, exit 4, and so is any receipt for an export that named none),
+and its bundle digest must be that of the bundle this station produced for
+that export. It then
 appends a "receipt" entry to the ledger, which shows on the timeline of
 every clip in the bundle.`,
 		Example: `  custody import-receipt --store /srv/custody receipt.txt`,

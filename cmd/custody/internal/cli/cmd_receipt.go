@@ -8,6 +8,7 @@ import (
 
 	"github.com/custody-evidence/custody/bundle"
 	"github.com/custody-evidence/custody/seal"
+	"github.com/custody-evidence/custody/store"
 	"github.com/custody-evidence/custody/verify"
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -27,6 +28,10 @@ key you pinned, and only if it verifies signs a receipt with your SSH key
 of its signed statement, which commits to every file), the time, and your
 name and key. Send the receipt back to the station, which records it with
 custody import-receipt.
+
+The station accepts a receipt only from the receiver it sent the bundle to
+(custody export --receiver; custody verify shows it). Receipt refuses to
+sign with another key, and warns when the bundle names no receiver.
 
 The receipt is text with an SSH signature (namespace
 custody-bundle-receipt-v1) that ssh-keygen -Y verify can check. It is
@@ -64,6 +69,9 @@ written to RECEIPT, or printed.`,
 				printBundleReport(e, r)
 				return fmt.Errorf("not signing a receipt for a bundle that did not verify: %w", r.Err())
 			}
+			if err := checkAddressee(e, r.Receiver, signer); err != nil {
+				return err
+			}
 			st, body, err := bundle.ReadStatement(args[0])
 			if err != nil {
 				return err
@@ -98,6 +106,21 @@ written to RECEIPT, or printed.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the receipt to this file (default: print it)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// checkAddressee refuses to sign a receipt with a key other than the one
+// the bundle was sent to (receiver, a fingerprint from the verified export
+// entry): the station would refuse it.
+func checkAddressee(e *env, receiver string, signer seal.Signer) error {
+	mine := seal.Fingerprint(signer.PublicKey())
+	switch {
+	case receiver == "":
+		e.warnf("the bundle names no receiver: the station will not record a receipt for it (ask the sender to export it again with --receiver and your public key)")
+	case receiver != mine:
+		return withHint(fmt.Errorf("%w: the bundle was sent to %s, and --identity is %s", store.ErrNotReceiver, receiver, mine),
+			"sign with the key the bundle was sent to (custody verify names it), or ask the sender to export it again to your key")
+	}
+	return nil
 }
 
 // loadSSHSigner reads an SSH private key, asking for its passphrase if it

@@ -224,6 +224,9 @@ func printBundleReport(e *env, r *verify.Report) {
 	}
 	fmt.Fprintf(w, "bundle %s: %d files, %s hashed; %d ledger entries proven against a checkpoint of %d; signed by %s\n",
 		r.Path, r.Objects, humanBytes(r.Bytes), r.Entries, r.Checkpoint, orNone(r.Signer))
+	if r.Receiver != "" {
+		fmt.Fprintf(w, "sent to receiver %s: the station accepts a receipt signed with this key only\n", r.Receiver)
+	}
 	switch {
 	case r.Verified:
 		fmt.Fprintf(w, "verified: every file is as the station signed it, and the signer %s is a key you pinned\n", r.Signer)

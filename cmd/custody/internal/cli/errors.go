@@ -78,7 +78,8 @@ func exitCode(err error) int {
 		errors.Is(err, store.ErrReceiptMismatch):
 		return ExitFailed
 	case errors.Is(err, store.ErrAccessDenied),
-		errors.Is(err, seal.ErrWrongPassphrase):
+		errors.Is(err, seal.ErrWrongPassphrase),
+		errors.Is(err, store.ErrNotReceiver):
 		return ExitDenied
 	case isGovernanceRefusal(err):
 		return ExitDenied
@@ -132,6 +133,10 @@ func autoHints(err error) []string {
 		return []string{"see `custody user list`; a DPO registers people with `custody user add`"}
 	case errors.Is(err, store.ErrNotDPO):
 		return []string{"ask a DPO to do it with their key (-i)"}
+	case errors.Is(err, store.ErrUnaddressed):
+		return []string{"export the clips again with --receiver KEY (the receiver's SSH public key), and have that receiver sign the receipt"}
+	case errors.Is(err, store.ErrNotReceiver):
+		return []string{"only the receiver named at export (custody export --receiver) can acknowledge a bundle: ask them to sign the receipt with that key"}
 	case errors.Is(err, media.ErrNotMedia):
 		return []string{"only video and audio recordings can be imported; check the file plays with ffprobe"}
 	case errors.Is(err, media.ErrToolMissing):
