@@ -47,6 +47,10 @@ type ExportOptions struct {
 	// names them for the ledger.
 	Identities []age.Identity
 	Identity   string
+	// As is the registered person exporting, if any: the export entry
+	// names them and carries their signature beside the station's (which
+	// signs the bundle and must be unlocked).
+	As *store.Person
 	// IncludeOriginals adds each clip's sealed original, re-encrypted in a
 	// stream to the To recipients (age recipient strings).
 	IncludeOriginals bool
@@ -177,7 +181,7 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	for _, p := range plan {
 		payload.Exhibits = append(payload.Exhibits, p.ExportExhibit)
 	}
-	er, err := s.BeginExport(ctx, payload, func(st *store.State) error {
+	er, err := s.BeginExport(ctx, opts.As, payload, func(st *store.State) error {
 		for _, p := range plan {
 			c := st.Clips[p.Clip]
 			if c == nil || c.Object.SHA256 != p.SHA256 {

@@ -226,9 +226,12 @@ type ExportRecord struct {
 // signs a checkpoint covering exactly the ledger up to and including it.
 // check, if not nil, runs inside the transaction on the current state, so
 // that an export of a clip purged meanwhile is refused.
-func (s *Store) BeginExport(ctx context.Context, p ExportPayload, check func(*State) error) (*ExportRecord, error) {
+func (s *Store) BeginExport(ctx context.Context, as *Person, p ExportPayload, check func(*State) error) (*ExportRecord, error) {
+	if s.signer == nil {
+		return nil, ErrLocked // the station signs the bundle
+	}
 	var out *ExportRecord
-	err := s.Update(ctx, func(tx *Tx) error {
+	err := s.UpdateAs(ctx, as, func(tx *Tx) error {
 		if check != nil {
 			if err := check(Replay(tx.Ledger)); err != nil {
 				return err

@@ -26,10 +26,10 @@ func TestBeginExport(t *testing.T) {
 		{Exhibit: "EX-2", Clip: orig, Kind: "original", Path: "data/originals/EX-2_" + orig + ".mp4.age", Encrypted: true},
 	}, Receivers: []string{f.Receiver.Recipient().String()}}
 	refused := errors.New("refused")
-	if _, err := f.Store.BeginExport(t.Context(), p, func(*store.State) error { return refused }); !errors.Is(err, refused) {
+	if _, err := f.Store.BeginExport(t.Context(), nil, p, func(*store.State) error { return refused }); !errors.Is(err, refused) {
 		t.Fatalf("check not applied: %v", err)
 	}
-	er, err := f.Store.BeginExport(t.Context(), p, nil)
+	er, err := f.Store.BeginExport(t.Context(), nil, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

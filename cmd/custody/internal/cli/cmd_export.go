@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"filippo.io/age"
 	"fmt"
 	"os"
 	"strings"
@@ -91,12 +92,15 @@ trust; they pin it with custody verify --key.`,
 				return err
 			}
 			o.Receiver = recv
-			ids, label, err := loadIdentities(e, identities)
+			s, err := f.openWritable(e)
 			if err != nil {
 				return err
 			}
-			s, err := f.openWritable(e)
-			if err != nil {
+			// The station signs the bundle; a registered person's key in -i
+			// also names them in the export entry, with their signature.
+			var ids []age.Identity
+			var label string
+			if o.As, ids, label, err = f.personWithStation(e, s, identities); err != nil {
 				return err
 			}
 			o.Out, o.Clips, o.Identities, o.Identity, o.Organization = out, args, ids, label, organization

@@ -101,6 +101,25 @@ func (f *storeFlags) personOrStation(e *env, s *store.Store, paths []string) (*s
 	return s, nil, p.Identities, p.Label, err
 }
 
+// personWithStation reads -i for a command the station must sign for
+// (export signs the bundle) that a person may also sign: a registered
+// person's SSH key among them names that person in the entry.
+func (f *storeFlags) personWithStation(e *env, s *store.Store, paths []string) (*store.Person, []age.Identity, string, error) {
+	p, perr := loadPerson(e, paths)
+	if perr != nil || p == nil {
+		ids, label, err := loadIdentities(e, paths)
+		return nil, ids, label, err
+	}
+	st, err := s.State()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if st.UserByKey(p.Fingerprint()) == nil {
+		return nil, p.Identities, p.Label, nil
+	}
+	return p, p.Identities, p.Label, nil
+}
+
 // openAs opens the store for a write by person p, or by the station
 // operator (unlocking the station key) when p is nil.
 func (f *storeFlags) openAs(e *env, p *store.Person) (*store.Store, error) {
