@@ -71,6 +71,69 @@ func TestAttackRow13KillExportLeavesNoPartial(t *testing.T) {
 	}
 }
 
+// TestAttackRow13KillRedactLeavesNoPlaintext kills a real plain-mode
+// `custody redact` with SIGKILL once its encoder has written part of the
+// redacted video. The ffmpeg children outlive it (the encoder finishes
+// what it was given); once they are gone, nothing may be left in the
+// output directory.
+func TestAttackRow13KillRedactLeavesNoPlaintext(t *testing.T) {
+	if !cgoEnabled {
+		t.Skip("redaction needs the full build with OpenCV")
+	}
+	c := newCLIRun(t)
+	testenv.MakeClip(t, c.dir, "in.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "10",
+		"-c:v", "libx264", "-preset", "ultrafast")
+	out := filepath.Join(c.dir, "out")
+	os.Mkdir(out, 0o700)
+	red := c.cmd("redact", "in.mp4", "-o", "out/redacted.mp4", "--every", "6")
+	if err := red.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var kids []int
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			red.Process.Kill()
+			t.Fatal("the encoder never wrote")
+		}
+		kids = descendants(red.Process.Pid)
+		if encoderWrote(kids) {
+			break
+		}
+	}
+	red.Process.Signal(syscall.SIGKILL)
+	if err := red.Wait(); err == nil {
+		t.Fatal("redact finished before it was killed")
+	}
+	for _, pid := range kids {
+		for len(procCmdline(pid)) > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if left := filesUnder(t, out); len(left) > 0 {
+		t.Fatalf("kill -9 during redact left %v in the output directory", left)
+	}
+}
+
+// encoderWrote reports whether one of pids is an ffmpeg writing MP4 (the
+// encoder) that has written more than 64 KiB.
+func encoderWrote(pids []int) bool {
+	for _, pid := range pids {
+		cl := strings.Join(procCmdline(pid), " ")
+		if !strings.Contains(cl, "-f mp4") {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+				if n, _ := strconv.ParseInt(v, 10, 64); n > 64<<10 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // TestAttackRow13ChildEnvHasNoSecrets reads, as a local process would, the
 // environment of every ffmpeg and ffprobe a real `custody redact` starts
 // while they run: no CUSTODY_ secret may be there.

@@ -11,13 +11,19 @@ import (
 
 // lockFile takes an exclusive flock on f, waiting for a cleaner that is
 // looking at it. The lock goes with the open file: a killed writer's is
-// released by the kernel.
+// released by the kernel. On a filesystem without flock the file stays
+// unlocked, and is safe all the same: a cleaner cannot lock it either, so
+// removes nothing there.
 func lockFile(f *os.File) error {
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			return err
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOLCK), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):
+			return nil
 		}
+		return err
 	}
 }
 
