@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/custody-evidence/custody/internal/atomicfile"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -70,23 +69,21 @@ func (w *writer) names() []string {
 }
 
 // dirSink builds the bundle in a hidden temporary directory beside the
-// output and renames it into place at the end.
+// output and renames it into place at the end. A killed export leaves the
+// directory (a directory cannot be unnamed); the next export beside it
+// removes it (atomicfile.TempDir).
 type dirSink struct {
 	out, tmp string
+	td       *atomicfile.Dir
 	dirs     map[string]bool
 }
 
 func newDirSink(out string) (*dirSink, error) {
-	parent := filepath.Dir(out)
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".partial-")
+	td, err := atomicfile.TempDir(filepath.Dir(out), filepath.Base(out), 0o750)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(tmp, 0o750); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	return &dirSink{out: out, tmp: tmp, dirs: map[string]bool{"": true}}, nil
+	return &dirSink{out: out, tmp: td.Path, td: td, dirs: map[string]bool{"": true}}, nil
 }
 
 type syncedFile struct{ *os.File }
@@ -135,31 +132,28 @@ func (d *dirSink) commit() error {
 	if err := renameNoReplace(d.tmp, d.out); err != nil {
 		return err
 	}
+	d.td.Release()
 	return atomicfile.SyncDir(filepath.Dir(d.out))
 }
 
-func (d *dirSink) abort() { os.RemoveAll(d.tmp) }
+func (d *dirSink) abort() { d.td.Remove() }
 
 // zipSink writes a zip (stored, not compressed: footage does not compress,
-// and stored entries verify in place at disk speed) to a hidden temporary
-// file beside the output, and links it into place at the end. Every entry
-// is under one base directory named after the zip, as RFC 8493 section 4
-// requires of a serialized bag.
+// and stored entries verify in place at disk speed) to a file with no name
+// yet beside the output (atomicfile.Create: nothing is left if the export
+// is killed), and links it into place at the end. Every entry is under one
+// base directory named after the zip, as RFC 8493 section 4 requires of a
+// serialized bag.
 type zipSink struct {
 	out, base string
-	f         *os.File
+	f         *atomicfile.File
 	zw        *zip.Writer
 	mod       time.Time
 }
 
 func newZipSink(out string, mod time.Time) (*zipSink, error) {
-	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".partial-")
+	f, err := atomicfile.Create(filepath.Dir(out), filepath.Base(out), 0o640)
 	if err != nil {
-		return nil, err
-	}
-	if err := f.Chmod(0o640); err != nil {
-		f.Close()
-		os.Remove(f.Name())
 		return nil, err
 	}
 	base := ZipBase(out)
@@ -189,25 +183,15 @@ func (z *zipSink) commit() error {
 	if err := z.zw.Close(); err != nil {
 		return err
 	}
-	if err := z.f.Sync(); err != nil {
-		return err
+	// Link never replaces a file that appeared meanwhile.
+	err := z.f.Link(z.out)
+	if errors.Is(err, atomicfile.ErrExists) {
+		err = fmt.Errorf("%w: %s", ErrOutputExists, z.out)
 	}
-	if err := z.f.Close(); err != nil {
-		return err
+	if cerr := z.f.Close(); err == nil {
+		err = cerr
 	}
-	// Link, not rename: it fails rather than replace a file that appeared
-	// meanwhile.
-	if err := os.Link(z.f.Name(), z.out); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %s", ErrOutputExists, z.out)
-		}
-		return err
-	}
-	os.Remove(z.f.Name())
-	return atomicfile.SyncDir(filepath.Dir(z.out))
+	return err
 }
 
-func (z *zipSink) abort() {
-	z.f.Close()
-	os.Remove(z.f.Name())
-}
+func (z *zipSink) abort() { z.f.Close() }

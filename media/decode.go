@@ -104,7 +104,7 @@ func NewDecoder(ctx context.Context, input string, opt DecodeOptions) (*Decoder,
 	}
 
 	cctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(cctx, bin, args...)
+	cmd := command(cctx, bin, args...)
 	d := &Decoder{ctx: ctx, Args: args, cmd: cmd, cancel: cancel, stderr: NewTail(8192), video: -1, PixelFormat: opt.PixelFormat}
 	cmd.Stderr = d.stderr
 	if d.stdout, err = startPiped(cmd, false); err != nil {

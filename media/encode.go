@@ -165,6 +165,7 @@ type Encoder struct {
 	stderr   *Tail
 	layout   *Layout
 	path     string
+	file     *os.File // the inherited output, for NewOpenFileEncoder
 	format   string
 	rotation int
 	patcher  *rotationPatcher
@@ -182,7 +183,18 @@ type Encoder struct {
 // truncated). The caller chooses a temporary name and renames it on
 // success: see Close.
 func NewFileEncoder(ctx context.Context, path string, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
-	return newEncoder(ctx, path, nil, layout, width, height, opt)
+	return newEncoder(ctx, path, nil, nil, layout, width, height, opt)
+}
+
+// NewOpenFileEncoder starts ffmpeg writing into f, an open, empty regular
+// file, which may have no name (an O_TMPFILE: see internal/atomicfile).
+// ffmpeg inherits it and opens it by its descriptor (inheritedPath), so
+// that the output is seekable (MP4 +faststart) without a name on disk.
+func NewOpenFileEncoder(ctx context.Context, f *os.File, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
+	if f == nil {
+		return nil, errors.New("media: NewOpenFileEncoder with a nil file")
+	}
+	return newEncoder(ctx, inheritedPath(f), f, nil, layout, width, height, opt)
 }
 
 // NewStreamEncoder starts ffmpeg writing the container to w. MP4 and MOV
@@ -191,10 +203,12 @@ func NewStreamEncoder(ctx context.Context, w io.Writer, layout *Layout, width, h
 	if w == nil {
 		return nil, errors.New("media: NewStreamEncoder with a nil writer")
 	}
-	return newEncoder(ctx, "", w, layout, width, height, opt)
+	return newEncoder(ctx, "", nil, w, layout, width, height, opt)
 }
 
-func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
+// newEncoder writes to w, or to the file at path; file, when set, is
+// inherited by ffmpeg (path then names it).
+func newEncoder(ctx context.Context, path string, file *os.File, w io.Writer, layout *Layout, width, height int, opt EncodeOptions) (*Encoder, error) {
 	bin, err := ffmpegPath()
 	if err != nil {
 		return nil, err
@@ -226,9 +240,12 @@ func newEncoder(ctx context.Context, path string, w io.Writer, layout *Layout, w
 	}
 
 	cctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(cctx, bin, args...)
+	cmd := command(cctx, bin, args...)
+	if file != nil {
+		cmd.ExtraFiles = []*os.File{file}
+	}
 	e := &Encoder{Args: args, ctx: ctx, cmd: cmd, cancel: cancel, stderr: NewTail(8192), layout: layout,
-		path: path, format: set.format, rotation: opt.Rotation, codec: set.codec, preset: set.preset}
+		path: path, file: file, format: set.format, rotation: opt.Rotation, codec: set.codec, preset: set.preset}
 	e.crf, _ = strconv.Atoi(set.crf)
 	cmd.Stderr = e.stderr
 	if w != nil {
@@ -369,28 +386,32 @@ func (e *Encoder) Close() error {
 	if e.path == "" {
 		return nil
 	}
+	if e.file != nil {
+		// The caller's file: path names it only in ffmpeg.
+		e.err = finishFile(e.file, e.rotation)
+		return e.err
+	}
 	f, err := os.OpenFile(e.path, os.O_RDWR, 0)
 	if err != nil {
 		e.err = err
 		return err
 	}
-	if e.rotation%360 != 0 {
-		if err := setMP4Rotation(f, e.rotation); err != nil {
-			f.Close()
-			e.err = err
+	err = finishFile(f, e.rotation)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	e.err = err
+	return err
+}
+
+// finishFile records the rotation in a finished MP4 file and syncs it.
+func finishFile(f *os.File, rotation int) error {
+	if rotation%360 != 0 {
+		if err := setMP4Rotation(f, rotation); err != nil {
 			return err
 		}
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		e.err = err
-		return err
-	}
-	if err := f.Close(); err != nil {
-		e.err = err
-		return err
-	}
-	return nil
+	return f.Sync()
 }
 
 // Abort kills ffmpeg and waits for it. The output is left as it is, for

@@ -19,3 +19,8 @@ func growPipe(f *os.File) {
 		}
 	}
 }
+
+// inheritedPath is the name by which a child opens the file it inherits
+// as its first extra file (descriptor 3). /proc/self/fd reopens the file
+// itself, named or not.
+func inheritedPath(*os.File) string { return "/proc/self/fd/3" }

@@ -120,7 +120,7 @@ func Probe(ctx context.Context, input string) (*Info, error) {
 		}
 		f.Close()
 	}
-	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", input)
+	cmd := command(ctx, bin, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", input)
 	var stdout bytes.Buffer
 	stderr := NewTail(4096)
 	cmd.Stdout = &stdout

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 )
@@ -26,7 +25,7 @@ func FFmpegVersion(ctx context.Context) (string, error) {
 			version.err = err
 			return
 		}
-		out, err := exec.CommandContext(ctx, bin, "-hide_banner", "-version").Output()
+		out, err := command(ctx, bin, "-hide_banner", "-version").Output()
 		if err != nil {
 			version.err = fmt.Errorf("%w: ffmpeg -version: %v", ErrFFmpeg, err)
 			return

@@ -62,9 +62,9 @@ type Options struct {
 
 // Redact redacts input (a path or a URL ffmpeg reads) into the file output,
 // whose extension picks the container (.mp4, .mov, .mkv). The video is
-// written under a temporary name beside output and renamed only when
-// complete: an interrupted run (context cancelled) leaves nothing that
-// looks finished. A truncated or damaged input is redacted as far as it
+// written into a file with no name beside output (atomicfile.Create) and
+// linked to its name only when complete: an interrupted or killed run
+// leaves nothing. A truncated or damaged input is redacted as far as it
 // decodes and written to OUT.incomplete.EXT; the error is then an
 // *IncompleteError (errors.Is ErrIncomplete) and the Report says so too.
 // An existing output is never overwritten (ErrOutputExists).
@@ -81,28 +81,23 @@ func Redact(ctx context.Context, input, output string, opt Options) (*Report, er
 			return nil, optErr("output %s is the input: originals are never modified", output)
 		}
 	}
-	dir, base := filepath.Split(output)
-	if dir == "" {
-		dir = "."
-	}
-	tmpf, err := os.CreateTemp(dir, "."+base+".partial-*")
+	// ffmpeg writes into a file with no name (atomicfile.Create): a kill
+	// at any point leaves no plaintext behind.
+	out, err := atomicfile.Create(filepath.Dir(output), filepath.Base(output), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("creating the output: %w", err)
 	}
-	tmp := tmpf.Name()
-	tmpf.Close()
-	rep, err := redactRun(ctx, input, format, tmp, nil, opt)
+	defer out.Close()
+	rep, err := redactRun(ctx, input, format, out.File(), nil, opt)
 	if rep == nil {
-		os.Remove(tmp)
 		return nil, err
 	}
 	final := output
 	if rep.Incomplete {
 		final = incompleteName(output)
 	}
-	final, lerr := publish(tmp, final)
+	final, lerr := publish(out, final)
 	if lerr != nil {
-		os.Remove(tmp)
 		return nil, fmt.Errorf("publishing the output: %w", lerr)
 	}
 	rep.Output = final
@@ -125,7 +120,7 @@ func Redact(ctx context.Context, input, output string, opt Options) (*Report, er
 func RedactTo(ctx context.Context, input string, w io.Writer, format string, opt Options) (*Report, error) {
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
-	rep, err := redactRun(ctx, input, format, "", cw, opt)
+	rep, err := redactRun(ctx, input, format, nil, cw, opt)
 	if rep != nil {
 		rep.Output = "stream:" + format
 		rep.OutputSHA256 = hex.EncodeToString(h.Sum(nil))
@@ -151,35 +146,23 @@ func incompleteName(output string) string {
 	return strings.TrimSuffix(output, ext) + ".incomplete" + ext
 }
 
-// publish gives tmp its final name without overwriting anything (a hard
-// link, then the temporary name is removed). When final exists, a numbered
-// name is tried for incomplete outputs only.
-func publish(tmp, final string) (string, error) {
+// publish gives the output its final name without overwriting anything.
+// When final exists, a numbered name is tried for incomplete outputs only.
+func publish(out *atomicfile.File, final string) (string, error) {
 	name := final
 	for i := 2; ; i++ {
-		err := os.Link(tmp, name)
+		err := out.Link(name)
 		if err == nil {
-			os.Remove(tmp)
-			atomicfile.SyncDir(filepath.Dir(name))
 			return name, nil
 		}
-		if errors.Is(err, os.ErrExist) {
-			if !strings.Contains(final, ".incomplete") || i > 99 {
-				return "", fmt.Errorf("%w: %s", ErrOutputExists, name)
-			}
-			ext := filepath.Ext(final)
-			name = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(final, ext), i, ext)
-			continue
+		if !errors.Is(err, atomicfile.ErrExists) {
+			return "", err
 		}
-		// No hard links on this filesystem: rename after a last check.
-		if _, serr := os.Lstat(name); serr == nil {
+		if !strings.Contains(final, ".incomplete") || i > 99 {
 			return "", fmt.Errorf("%w: %s", ErrOutputExists, name)
 		}
-		if rerr := os.Rename(tmp, name); rerr != nil {
-			return "", rerr
-		}
-		atomicfile.SyncDir(filepath.Dir(name))
-		return name, nil
+		ext := filepath.Ext(final)
+		name = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(final, ext), i, ext)
 	}
 }
 
@@ -280,9 +263,9 @@ func (s *editState) excluded(id, frame int) bool {
 	return ok
 }
 
-// redactRun is the redaction shared by Redact (path set) and RedactTo (w set).
-// It returns a nil report when no output was produced.
-func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt Options) (*Report, error) {
+// redactRun is the redaction shared by Redact (file set) and RedactTo (w
+// set). It returns a nil report when no output was produced.
+func redactRun(ctx context.Context, input, format string, file *os.File, w io.Writer, opt Options) (*Report, error) {
 	start := time.Now()
 	if err := opt.normalize(); err != nil {
 		return nil, err
@@ -390,7 +373,7 @@ func redactRun(ctx context.Context, input, format, path string, w io.Writer, opt
 	if w != nil {
 		enc, err = media.NewStreamEncoder(ctx, w, dec.Layout(), dec.Width, dec.Height, eopt)
 	} else {
-		enc, err = media.NewFileEncoder(ctx, path, dec.Layout(), dec.Width, dec.Height, eopt)
+		enc, err = media.NewOpenFileEncoder(ctx, file, dec.Layout(), dec.Width, dec.Height, eopt)
 	}
 	if err != nil {
 		return nil, err

@@ -177,22 +177,14 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 		return nil, err
 	}
 
-	dir := filepath.Dir(opts.Out)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.Out)+".partial-*")
+	// The plaintext has no name until it is complete and checked: a kill
+	// at any point leaves nothing (see atomicfile.Create).
+	out, err := atomicfile.Create(filepath.Dir(opts.Out), filepath.Base(opts.Out), 0o600)
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return nil, err
-	}
-	_, err = seal.Open(ctx, tmp, src, ids, clip.Object.SHA256, opts.Progress)
+	defer out.Close()
+	_, err = seal.Open(ctx, out, src, ids, clip.Object.SHA256, opts.Progress)
 	if err != nil {
 		if errors.Is(err, seal.ErrHashMismatch) {
 			// Record the failure with a fresh context: it must be logged
@@ -203,23 +195,10 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 		}
 		return nil, err
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	// Link, not rename: it fails rather than replace a file that appeared
-	// meanwhile.
-	if err := os.Link(tmp.Name(), opts.Out); err != nil {
-		if errors.Is(err, fs.ErrExist) {
+	if err := out.Link(opts.Out); err != nil {
+		if errors.Is(err, atomicfile.ErrExists) {
 			return nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
 		}
-		return nil, err
-	}
-	os.Remove(tmp.Name())
-	ok = true
-	if err := atomicfile.SyncDir(dir); err != nil {
 		return nil, err
 	}
 	return clip, nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/custody-evidence/custody/internal/peercred"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/seal"
 )
@@ -25,7 +26,16 @@ type Served struct {
 	URL  string
 	Size int64
 	srv  *http.Server
+	ln   *childListener
 	f    *os.File
+}
+
+// Refused returns how many connections were closed unread because they
+// did not come from a child process of custody, and why the last was.
+func (sv *Served) Refused() (int64, error) {
+	sv.ln.mu.Lock()
+	defer sv.ln.mu.Unlock()
+	return sv.ln.refused, sv.ln.last
 }
 
 // Close stops serving.
@@ -37,11 +47,19 @@ func (sv *Served) Close() error {
 }
 
 // Serve decrypts a sealed object on demand, with random access, behind an
-// HTTP server on 127.0.0.1 with an unguessable path, so that ffmpeg can
-// read (and seek in) a sealed MP4 while no plaintext is ever written to
-// disk. The ciphertext is first re-hashed against the ledger; after that
-// age's authenticated chunks guarantee every byte served is the original.
+// HTTP server on 127.0.0.1, so that ffmpeg can read (and seek in) a sealed
+// MP4 while no plaintext is ever written to disk. The URL is in ffmpeg's
+// command line, which every local user can read, so it is no secret: each
+// connection is served only if it comes from a live child process of this
+// one (the ffmpeg or ffprobe custody started), as this user, and is closed
+// unread otherwise (see internal/peercred). Only Linux can tell, so
+// elsewhere Serve refuses (peercred.ErrUnsupported). The ciphertext is first
+// re-hashed against the ledger; after that age's authenticated chunks
+// guarantee every byte served is the original.
 func (s *Store) Serve(ctx context.Context, o Object, identities []age.Identity) (*Served, error) {
+	if err := peercred.Supported(); err != nil {
+		return nil, fmt.Errorf("sealed clips are redacted only on Linux, where custody can check that what reads the decrypted clip is its own ffmpeg: %w", err)
+	}
 	f, err := s.OpenObject(o)
 	if err != nil {
 		return nil, err
@@ -81,14 +99,46 @@ func (s *Store) Serve(ctx context.Context, o Object, identities []age.Identity) 
 		// request's bytes.
 		http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(plain, 0, n))
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
+	ln := &childListener{Listener: l}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	return &Served{URL: "http://" + ln.Addr().String() + route, Size: n, srv: srv, f: f}, nil
+	return &Served{URL: "http://" + l.Addr().String() + route, Size: n, srv: srv, ln: ln, f: f}, nil
+}
+
+// childListener hands the HTTP server only connections from child
+// processes of this one; any other is reset before a byte of it is read,
+// and counted.
+type childListener struct {
+	net.Listener
+	mu      sync.Mutex
+	refused int64
+	last    error
+}
+
+func (l *childListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := peercred.CheckChild(c); err != nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0) // a reset, not an orderly close
+			}
+			c.Close()
+			l.mu.Lock()
+			l.refused++
+			l.last = err
+			l.mu.Unlock()
+			continue
+		}
+		return c, nil
+	}
 }
 
 // lockedReaderAt serialises ReadAt calls: the HTTP server may run several

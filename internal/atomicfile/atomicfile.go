@@ -1,13 +1,13 @@
 // Package atomicfile writes files so that a crash leaves either the old
 // content or the new, never a mix: write a temporary file beside the
 // target, fsync it, rename (or link) it into place, fsync the directory.
-// The store, the redactor, export bundles and the CLI all write this way.
+// New outputs (Create, WriteNew, TempDir) also leave nothing behind when
+// the writer is killed: see new.go. The store, the redactor, export
+// bundles and the CLI all write this way.
 package atomicfile
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -53,19 +53,16 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 }
 
 // WriteNew writes data to path atomically and durably, refusing to replace
-// an existing file (ErrExists): it links the temporary file into place,
-// which fails rather than overwrite one that appeared meanwhile.
+// an existing file (ErrExists). It is written through Create, so a crash
+// leaves nothing behind.
 func WriteNew(path string, data []byte, perm os.FileMode) error {
-	tmp, err := temp(path, data, perm)
+	t, err := Create(filepath.Dir(path), filepath.Base(path), perm)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %s", ErrExists, path)
-		}
+	defer t.Close()
+	if _, err := t.Write(data); err != nil {
 		return err
 	}
-	return SyncDir(filepath.Dir(path))
+	return t.Link(path)
 }

@@ -46,12 +46,17 @@ func Main() int {
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	// All text for people goes through a termWriter (termsafe.go): the one
+	// place where what others wrote is kept from driving the terminal.
+	out, errText := newTermWriter(stdout), newTermWriter(stderr)
+	defer out.Flush()
+	defer errText.Flush()
+	e := &env{stdin: stdin, stdout: out, stderr: stderr, errText: errText, rawStdout: stdout}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(out)
+	root.SetErr(errText)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -70,10 +75,15 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitCode(err)
 }
 
-// env carries the process's streams to every command.
+// env carries the process's streams to every command. stdout and errText
+// escape control and bidi characters (termWriter); stderr is the raw
+// stream, for progress bars only, and rawStdout for data a command
+// outputs byte for byte (a signed receipt).
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	errText        io.Writer
+	rawStdout      io.Writer
 }
 
 func (e *env) json(v any) error {
@@ -83,7 +93,7 @@ func (e *env) json(v any) error {
 }
 
 func (e *env) warnf(format string, a ...any) {
-	fmt.Fprintf(e.stderr, "custody: warning: "+format+"\n", a...)
+	fmt.Fprintf(e.errText, "custody: warning: "+format+"\n", a...)
 }
 
 func newRoot(e *env) *cobra.Command {

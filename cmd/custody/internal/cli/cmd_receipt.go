@@ -92,7 +92,7 @@ written to RECEIPT, or printed.`,
 					"incident": rc.Incident, "station": rc.Station, "receiver": rc.Receiver, "receiver_key": rc.ReceiverKey,
 					"received": rc.Received.Format(time.RFC3339), "output": out, "receipt": string(data)})
 			case out == "":
-				_, err := e.stdout.Write(data)
+				_, err := e.rawStdout.Write(data) // signed bytes, not text to escape
 				return err
 			}
 			fmt.Fprintf(e.stdout, "bundle verified; receipt for incident %s (bundle digest %s) signed by %s and written to %s\n", rc.Incident, rc.StatementSHA256, rc.ReceiverKey, out)

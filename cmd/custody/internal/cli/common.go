@@ -191,7 +191,7 @@ func loadIdentities(e *env, paths []string) ([]age.Identity, string, error) {
 // pluginUI lets age plugins (hardware tokens) talk to the user on stderr.
 func (e *env) pluginUI() *plugin.ClientUI {
 	return plugin.NewTerminalUI(func(format string, v ...any) {
-		fmt.Fprintf(e.stderr, "custody: "+format+"\n", v...)
+		fmt.Fprintf(e.errText, "custody: "+format+"\n", v...)
 	}, func(format string, v ...any) {
 		e.warnf(format, v...)
 	})

@@ -98,8 +98,12 @@ func exitCode(err error) int {
 	return ExitUsage
 }
 
-// printError writes "custody: error: ..." and any hints, one line each.
-func printError(w io.Writer, err error) {
+// printError writes "custody: error: ..." and any hints, one line each,
+// with control and bidi characters escaped (termWriter): messages quote
+// names and paths that others chose.
+func printError(stderr io.Writer, err error) {
+	w := newTermWriter(stderr)
+	defer w.Flush()
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(w, "custody: error: %s\n", msg)
 	var h hinted
