@@ -228,10 +228,10 @@ func (spec *UserSpec) check(ui *plugin.ClientUI) (ssh.PublicKey, error) {
 
 // AddUser registers a person. While the store is being set up (nothing
 // but the station's registrations since init) or has no DPO, the station
-// operator registers people; afterwards only a DPO may. A DPO takes two
-// people: outside set-up, AddUser for a DPO records a pending proposal
-// (the returned User is Pending) that a second person confirms with
-// ConfirmUser, and only then do they hold any power.
+// operator registers people, DPOs too; afterwards only a DPO may. A DPO
+// takes two people: a person's AddUser of a DPO records a pending
+// proposal (the returned User is Pending) that a second person confirms
+// with ConfirmUser, and only then do they hold any power.
 func (s *Store) AddUser(ctx context.Context, as *Person, spec UserSpec, ui *plugin.ClientUI) (*User, error) {
 	pub, err := spec.check(ui)
 	if err != nil {
@@ -254,13 +254,19 @@ func (tx *Tx) addUser(ctx context.Context, spec UserSpec, pub ssh.PublicKey, ui 
 	st := Replay(tx.Ledger)
 	actor, at := tx.actorKey(), tx.now()
 	fp := seal.Fingerprint(pub)
-	if err := st.newcomer(spec.Name, fp, at); err != nil {
-		return nil, err
-	}
-	if spec.Role == RoleDPO && !(actor == st.stationFP() && st.bootstrapping()) {
+	if spec.Role == RoleDPO && actor != st.stationFP() {
+		if err := st.proposer(actor, spec.Role); err != nil {
+			return nil, err
+		}
+		if err := st.newcomer(spec.Name, fp, at); err != nil {
+			return nil, err
+		}
 		return tx.propose(st, spec, fp)
 	}
 	if err := st.registrar(actor, spec.Role); err != nil {
+		return nil, err
+	}
+	if err := st.newcomer(spec.Name, fp, at); err != nil {
 		return nil, err
 	}
 	p := UserPayload{KeyPayload: manifest.KeyPayload{Name: spec.Name, Role: spec.Role, Key: seal.AuthorizedKey(pub)}, Recipient: spec.Recipient, Reason: spec.Reason}
@@ -276,9 +282,6 @@ func (tx *Tx) addUser(ctx context.Context, spec UserSpec, pub ssh.PublicKey, ui 
 
 // propose records a pending registration of a DPO, signed by its proposer.
 func (tx *Tx) propose(st *State, spec UserSpec, fp string) (*User, error) {
-	if err := st.proposer(tx.actorKey(), spec.Role); err != nil {
-		return nil, err
-	}
 	p := UserPayload{KeyPayload: manifest.KeyPayload{Name: spec.Name, Role: spec.Role, Key: spec.Key}, Recipient: spec.Recipient, Reason: spec.Reason,
 		Proposal: newID(6), ExpiresAt: tx.now().Add(st.Policy.RequestValidity.D()).UTC().Format(time.RFC3339)}
 	if pub, err := seal.ParsePublicKey(spec.Key); err == nil {
