@@ -107,8 +107,8 @@ type govPerson struct {
 }
 
 type govClip struct {
-	id, owner string
-	dual      bool // an original sealed under dual control
+	id   string
+	dual bool // an original sealed under dual control
 }
 
 type govRequest struct {
@@ -255,7 +255,7 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		if rec.Payload(&p) != nil {
 			return
 		}
-		c := &govClip{id: e.Clip, owner: p.Owner}
+		c := &govClip{id: e.Clip}
 		for _, sh := range p.Shares {
 			if sh.Kind == store.ShareOwner {
 				c.dual = true

@@ -635,3 +635,17 @@ func openWith(g *govFixture, o store.Object, who string) ([]byte, error) {
 	_, err = b.ReadFrom(r)
 	return b.Bytes(), err
 }
+
+// TestRuleCodesDocumented: every code of the store's rule table, which
+// verify reports, is in the list of codes at the top of governance.go.
+func TestRuleCodesDocumented(t *testing.T) {
+	src, err := os.ReadFile("governance.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range store.RuleCodes() {
+		if !strings.Contains(string(src), "//\t"+code+" ") {
+			t.Errorf("%s is not documented in verify/governance.go", code)
+		}
+	}
+}
