@@ -83,11 +83,10 @@ type fixture struct {
 
 const govPass = "test-station-passphrase"
 
-// newFixture makes a store; dual selects dual control. The DPOs are
-// registered at init (init --dpo), and the others by the station while
-// the store is still being set up, so that any DPO may approve anyone's
-// requests (a DPO does not approve those of a person they registered
-// alone).
+// newFixture makes a store; dual selects dual control. Everyone is
+// registered by the station at init (as init --dpo does for DPOs), so
+// that any DPO may approve anyone's requests (a DPO does not approve those
+// of a person they registered alone).
 func newFixture(t testing.TB, dual bool, people ...[2]string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
@@ -98,27 +97,17 @@ func newFixture(t testing.TB, dual bool, people ...[2]string) *fixture {
 	if !dual {
 		recips = []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}
 	}
-	var dpos []store.UserSpec
-	var others []*person
+	var specs []store.UserSpec
 	for _, nr := range people {
 		pp := newPerson(t, keys, nr[0], nr[1])
 		f.users[nr[0]] = pp
-		if pp.role == store.RoleDPO {
-			dpos = append(dpos, store.UserSpec{Name: pp.name, Role: pp.role, Key: pp.pub})
-		} else {
-			others = append(others, pp)
-		}
+		specs = append(specs, store.UserSpec{Name: pp.name, Role: pp.role, Key: pp.pub})
 	}
-	s, err := store.Init(f.ctx, filepath.Join(dir, "st"), store.InitOptions{Recipients: recips, Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", Now: f.clock.now, DualControl: dual, People: dpos})
+	s, err := store.Init(f.ctx, filepath.Join(dir, "st"), store.InitOptions{Recipients: recips, Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", Now: f.clock.now, DualControl: dual, People: specs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.s = s
-	for _, pp := range others {
-		if _, err := s.AddUser(f.ctx, nil, store.UserSpec{Name: pp.name, Role: pp.role, Key: pp.pub}, nil); err != nil {
-			t.Fatalf("adding %s: %v", pp.name, err)
-		}
-	}
 	return f
 }
 

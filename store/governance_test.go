@@ -382,23 +382,22 @@ func TestUsers(t *testing.T) {
 		_, err := f.s.AddUser(f.ctx, as, store.UserSpec{Name: p.name, Role: p.role, Key: p.pub}, nil)
 		return err
 	}
-	// While the store is being set up the station registers people.
+	// Before there is a DPO the station registers people.
 	if err := add(nil, nina); err != nil {
 		t.Fatal(err)
 	}
 	if err := add(nil, dana); err != nil {
 		t.Fatal(err)
 	}
+	// Then only a DPO may.
+	if err := add(nil, ian); !errors.Is(err, store.ErrNotDPO) {
+		t.Fatalf("station adding after a DPO exists: %v", err)
+	}
 	if err := add(nina.p, ian); !errors.Is(err, store.ErrNotDPO) {
 		t.Fatalf("clinician adding: %v", err)
 	}
 	if err := add(dana.p, ian); err != nil {
 		t.Fatal(err)
-	}
-	// Set-up is over (a DPO acted), and the store has a DPO: only a DPO
-	// registers people now.
-	if err := add(nil, newPerson(t, dir, "zed", store.RoleClinician)); !errors.Is(err, store.ErrNotDPO) {
-		t.Fatalf("station adding after a DPO exists: %v", err)
 	}
 	rsa := "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDQ7z+MSqj6d+2cXxAqN1R6OAzDEBrXL6WkE05FvHGfxJcpRSJXn1tS8I8pR3hdTEa0XyFMlrDcHchNc9r0Wz3+oBkh0uSu0E1fTdFUSR2RpdBFBgTF9mP/AaEc4vrzVQUSXYbnNwPQGiePQj1XiBk4wdK3+aqpLv6p6kqkkHFByFsTDQiqbNJ8TbFvYqHTZ8nMRzHzBp5NwS3NK8WK+b0xJbc5QZEo8pFy+ZRzRS4EIa9zQfI1LJcTpBAOsF5UVZ+N6RUrBtNzlp5VXPW7MDrJBc4AetZYswJ0VpmAKX7dGE3t+XvG+q7wBYBlKsCYrA7g9ctVmrtI5b3iRj3FPzdj"
 	for _, tc := range []struct {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -226,9 +227,10 @@ func (spec *UserSpec) check(ui *plugin.ClientUI) (ssh.PublicKey, error) {
 	return pub, nil
 }
 
-// AddUser registers a person. While the store is being set up (nothing
-// but the station's registrations since init) or has no DPO, the station
-// operator registers people, DPOs too; afterwards only a DPO may. A DPO
+// AddUser registers a person. The station operator registers the people
+// init names (InitOptions.People), and people while the store has no DPO
+// (a store made without them gets its first DPO so); afterwards only a
+// DPO may. A DPO
 // takes two people: a person's AddUser of a DPO records a pending
 // proposal (the returned User is Pending) that a second person confirms
 // with ConfirmUser, and only then do they hold any power.
@@ -263,7 +265,7 @@ func (tx *Tx) addUser(ctx context.Context, spec UserSpec, pub ssh.PublicKey, ui 
 		}
 		return tx.propose(st, spec, fp)
 	}
-	if err := st.registrar(actor, spec.Role); err != nil {
+	if err := st.registrar(actor, spec.Role, fp); err != nil {
 		return nil, err
 	}
 	if err := st.newcomer(spec.Name, fp, at); err != nil {
@@ -321,7 +323,7 @@ func (s *Store) ConfirmUser(ctx context.Context, as *Person, name string, ui *pl
 			return fmt.Errorf("%w for %q (see custody user list; a DPO proposes one with custody user add --role dpo)", ErrNoProposal, name)
 		}
 		p := UserPayload{KeyPayload: manifest.KeyPayload{Name: pr.Name, Role: pr.Role, Key: pr.Key}, Recipient: pr.Recipient, Reason: pr.Reason, Proposal: pr.ID}
-		if err := st.registrar(tx.actorKey(), pr.Role); err != nil {
+		if err := st.registrar(tx.actorKey(), pr.Role, pr.Fingerprint); err != nil {
 			return err
 		}
 		if err := st.seconded(tx.actorKey(), &p, at); err != nil {
@@ -493,11 +495,23 @@ func (st *State) stationFP() string {
 	return seal.Fingerprint(st.Station)
 }
 
-// bootstrapping: the station registers people while the store is being
-// set up (nothing but the station's registrations since genesis: init
-// --dpo, or user add right after init) or has no DPO.
-func (st *State) bootstrapping() bool {
-	return !st.setupOver || len(st.activeDPOs("")) == 0
+// founding is whether the station may register the person with key fp:
+// while the store has no DPO (that is how a store made without --dpo gets
+// its first), or one of the people init registered (the genesis policy
+// lists them), once, in that init.
+func (st *State) founding(fp string) bool {
+	if len(st.activeDPOs("")) == 0 {
+		return true
+	}
+	if !slices.Contains(st.Policy.Founders, fp) {
+		return false
+	}
+	for _, r := range st.Registrations {
+		if r.Key == fp {
+			return false
+		}
+	}
+	return true
 }
 
 // maySecond: a person whose signature counts for registering a DPO: an
@@ -514,13 +528,14 @@ func (st *State) seconderText() string {
 	return "another DPO or a " + st.Policy.DPOSeconder
 }
 
-// registrar is the rule for who signs a "user.add" (gov-user-not-dpo): the
-// station while bootstrapping; otherwise a DPO, and for a DPO, as its
-// second signature, a DPO or a person in the seconder role (whether it is
-// a valid second signature is seconded's rule).
-func (st *State) registrar(actor, role string) error {
+// registrar is the rule for who signs a "user.add" of the key fp
+// (gov-user-not-dpo): the station at init or while there is no DPO (see
+// founding); otherwise a DPO, and for a DPO, as its second signature, a
+// DPO or a person in the seconder role (whether it is a valid second
+// signature is seconded's rule).
+func (st *State) registrar(actor, role, fp string) error {
 	if actor == st.stationFP() {
-		if st.bootstrapping() {
+		if st.founding(fp) {
 			return nil
 		}
 		return fmt.Errorf("%w: this store has a DPO, so people are registered and removed by a DPO (use -i with a DPO's key)", ErrNotDPO)
@@ -572,8 +587,8 @@ func (st *State) withdrawer(actor string, pr *Proposal) error {
 	return nil
 }
 
-// seconded is the two-person rule for DPOs (gov-dpo-unseconded): once the
-// store is set up, a "user.add" of a DPO confirms a pending, unlapsed
+// seconded is the two-person rule for DPOs (gov-dpo-unseconded): a
+// person's "user.add" of a DPO confirms a pending, unlapsed
 // proposal of that very person, made by someone else who still may
 // propose; one of the two is a DPO, and neither registered the other
 // alone (else one person could be both). The station's registrations are

@@ -123,17 +123,16 @@ func TestDPOSeconderRole(t *testing.T) {
 	}
 	pol := store.DefaultPolicy()
 	pol.DPOSeconder = store.RoleInvestigator
+	var specs []store.UserSpec
+	for _, n := range []string{"dana", "ian", "nina"} {
+		specs = append(specs, store.UserSpec{Name: n, Role: f.u(n).role, Key: f.u(n).pub})
+	}
 	s, err := store.Init(f.ctx, filepath.Join(dir, "st"), store.InitOptions{Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", Now: f.clock.now,
-		DualControl: true, Policy: &pol, People: []store.UserSpec{{Name: "dana", Role: store.RoleDPO, Key: f.u("dana").pub}}})
+		DualControl: true, Policy: &pol, People: specs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.s = s
-	for _, n := range []string{"ian", "nina"} {
-		if _, err := s.AddUser(f.ctx, nil, store.UserSpec{Name: n, Role: f.u(n).role, Key: f.u(n).pub}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	dana, ian := f.u("dana"), f.u("ian")
 	// dana registers an investigator of her own, alone: that one cannot
 	// second her DPOs.
@@ -278,6 +277,19 @@ func TestInitRegistersDPOs(t *testing.T) {
 		}
 	}
 	verified(t, s.Dir)
+	// After init the station registers no one: the store has DPOs.
+	c := newPerson(t, dir, "carl", store.RoleDPO)
+	s.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	if _, err := s.AddUser(t.Context(), nil, store.UserSpec{Name: "carl", Role: store.RoleDPO, Key: c.pub}, nil); !errors.Is(err, store.ErrNotDPO) {
+		t.Fatalf("the station adding a DPO after init: %v", err)
+	}
+	// Nor re-registers a founder, e.g. after a removal.
+	if _, err := s.RemoveUser(t.Context(), a.p, "dave", store.RemoveUserOptions{Reason: "r"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUser(t.Context(), nil, store.UserSpec{Name: "dave", Role: store.RoleDPO, Key: b.pub}, nil); !errors.Is(err, store.ErrNotDPO) {
+		t.Fatalf("the station adding a founder again: %v", err)
+	}
 }
 
 // TestPurgeNeverAheadOfTheClock: a policy clock set in the future decides

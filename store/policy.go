@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type Policy struct {
 	// whose members may give the second signature that registers a DPO,
 	// besides the DPOs themselves. Empty: only DPOs.
 	DPOSeconder string `json:"dpo_seconder,omitempty"`
+	// Founders are the key fingerprints of the people init registered (the
+	// first DPOs): fixed at init, the only people the station registers
+	// once the store has a DPO, each once, in init itself.
+	Founders []string `json:"founders,omitempty"`
 }
 
 // DefaultPolicy is what a store gets unless told otherwise: footage is
@@ -153,11 +158,11 @@ type PolicyPayload struct {
 	Statement
 }
 
-// fixedFrom keeps what only init sets: dual control and the DPO seconder
-// role. A policy change cannot alter them (replay ignores any attempt), so
+// fixedFrom keeps what only init sets: dual control, the DPO seconder
+// role and the founders. A policy change cannot alter them (replay ignores any attempt), so
 // no one DPO can name a role of their choosing to second their own DPOs.
 func (p *Policy) fixedFrom(genesis Policy) {
-	p.DualControl, p.DPOSeconder = genesis.DualControl, genesis.DPOSeconder
+	p.DualControl, p.DPOSeconder, p.Founders = genesis.DualControl, genesis.DPOSeconder, genesis.Founders
 }
 
 // genesisPolicy decodes the policy in the genesis entry, if any.
@@ -220,7 +225,7 @@ func (s *Store) SetPolicy(ctx context.Context, as *Person, ch PolicyChange) (*Po
 		if err := p.Validate(); err != nil {
 			return err
 		}
-		if p == st.Policy {
+		if reflect.DeepEqual(p, st.Policy) {
 			return fmt.Errorf("%w: that is already the policy", ErrBadPolicy)
 		}
 		p.fixedFrom(st.Policy)

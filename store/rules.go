@@ -25,7 +25,7 @@ type Rule struct {
 // (verify reports them as gov-payload).
 var rules = []Rule{
 	{"gov-user-not-dpo", "user.add", func(st *State, rec *manifest.Record) error {
-		return withUser(rec, func(p *UserPayload) error { return st.registrar(rec.Entry.Actor.Key, p.Role) })
+		return withUser(rec, func(p *UserPayload) error { return st.registrar(rec.Entry.Actor.Key, p.Role, keyFP(p.Key)) })
 	}},
 	{"gov-dpo-unseconded", "user.add", func(st *State, rec *manifest.Record) error {
 		return withUser(rec, func(p *UserPayload) error { return st.seconded(rec.Entry.Actor.Key, p, rec.Entry.When()) })
@@ -85,28 +85,31 @@ func withUser(rec *manifest.Record, fn func(p *UserPayload) error) error {
 
 func checkName(st *State, rec *manifest.Record) error {
 	return withUser(rec, func(p *UserPayload) error {
-		pub, err := seal.ParsePublicKey(p.Key)
-		if err != nil {
-			return nil
+		if fp := keyFP(p.Key); fp != "" {
+			return st.nameRule(p.Name, fp)
 		}
-		return st.nameRule(p.Name, seal.Fingerprint(pub))
+		return nil
 	})
 }
 
+// keyFP is the fingerprint of an authorized_keys line ("" if it is none).
+func keyFP(key string) string {
+	pub, err := seal.ParsePublicKey(key)
+	if err != nil {
+		return ""
+	}
+	return seal.Fingerprint(pub)
+}
+
 // judge runs the rules on rec before replay applies it, and flags each
-// break. It also notes when the store's set-up ends: at the first entry
-// that is not a registration by the station.
+// break.
 func (st *State) judge(rec *manifest.Record) {
-	e := &rec.Entry
 	for _, r := range rules {
-		if r.Action == e.Action {
+		if r.Action == rec.Entry.Action {
 			if err := r.Check(st, rec); err != nil {
 				st.flag(rec, strings.TrimPrefix(r.Code, "gov-"), "%s", strings.TrimPrefix(err.Error(), "refused: "))
 			}
 		}
-	}
-	if e.Seq > 0 && (e.Action != "user.add" || e.Actor.Key != st.stationFP()) {
-		st.setupOver = true
 	}
 }
 

@@ -207,8 +207,6 @@ type State struct {
 	Events []Event
 	// Anomalies are entries that break a governance rule (see custody log).
 	Anomalies []Anomaly
-
-	setupOver bool // an entry other than the station's registrations followed genesis
 }
 
 // Replay derives the state from a ledger.

@@ -118,6 +118,10 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy.Founders = nil
+	for _, pub := range people {
+		policy.Founders = append(policy.Founders, seal.Fingerprint(pub))
+	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrExists, dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -33,7 +33,7 @@ import (
 //
 // Codes (each a Problem):
 //
-//	gov-user-not-dpo           people registered or removed by someone other than the station (during set-up, or before the first DPO) or a DPO (after); a DPO proposed or confirmed by someone not a DPO or the store's DPO seconder role
+//	gov-user-not-dpo           people registered or removed by someone other than the station (at init, or before the first DPO) or a DPO (after); a DPO proposed or confirmed by someone not a DPO or in the store's DPO seconder role
 //	gov-dpo-unseconded         a DPO registered by one person: not confirming a pending, unlapsed proposal of that person by someone else, unlinked, one of the two a DPO
 //	gov-name-reused            a name registered again with another key, or a key under another name
 //	gov-policy-not-dpo         policy changed by a non-DPO

@@ -80,9 +80,9 @@ func buildGovTemplate() (*govFixture, error) {
 		return nil, err
 	}
 	g := &govFixture{people: map[string]*store.Person{}, pubs: map[string]string{}, ctx: ctx}
-	// The DPOs are registered at init; nina and ian by the station while
-	// the store is still being set up, so that either DPO may approve.
-	var dpos []store.UserSpec
+	// Everyone is registered by the station at init, so that either DPO
+	// may approve anyone's requests.
+	var specs []store.UserSpec
 	for _, nr := range [][2]string{{"dana", store.RoleDPO}, {"dave", store.RoleDPO}, {"nina", store.RoleClinician}, {"ian", store.RoleInvestigator}} {
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)
 		block, err := ssh.MarshalPrivateKey(priv, nr[0])
@@ -95,21 +95,13 @@ func buildGovTemplate() (*govFixture, error) {
 		}
 		g.people[nr[0]] = p
 		g.pubs[nr[0]] = seal.AuthorizedKey(p.Signer.PublicKey())
-		if nr[1] == store.RoleDPO {
-			dpos = append(dpos, store.UserSpec{Name: nr[0], Role: nr[1], Key: g.pubs[nr[0]]})
-		}
+		specs = append(specs, store.UserSpec{Name: nr[0], Role: nr[1], Key: g.pubs[nr[0]]})
 	}
-	s, err := store.Init(ctx, filepath.Join(work, "store"), store.InitOptions{Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", DualControl: true, People: dpos})
+	s, err := store.Init(ctx, filepath.Join(work, "store"), store.InitOptions{Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", DualControl: true, People: specs})
 	if err != nil {
 		return nil, err
 	}
 	g.dir, g.s = s.Dir, s
-	for _, name := range []string{"nina", "ian"} {
-		role := map[string]string{"nina": store.RoleClinician, "ian": store.RoleInvestigator}[name]
-		if _, err := s.AddUser(ctx, nil, store.UserSpec{Name: name, Role: role, Key: g.pubs[name]}, nil); err != nil {
-			return nil, err
-		}
-	}
 	for i, owner := range []string{"nina", "dave"} {
 		path := filepath.Join(work, fmt.Sprintf("%c.mp4", 'a'+i))
 		if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-t", "1",

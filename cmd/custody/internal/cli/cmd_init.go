@@ -122,11 +122,11 @@ DPOs; only init sets it.`,
 			for _, p := range people {
 				fmt.Fprintf(e.stdout, "registered %s as dpo\n", p.Name)
 			}
-			switch {
-			case len(people) == 0 && dual:
-				fmt.Fprintf(e.stdout, "dual control: register the DPOs next (custody user add --role dpo, as the station, before anything else); every import then needs --owner\n")
-			case len(people) == 1 && seconder == "":
-				e.warnf("one DPO and no --dpo-seconder: register a second DPO now, as the station (custody user add --role dpo), before anything else; later a DPO needs two people to register, and a DPO approves only requests of people another DPO registered")
+			if dual {
+				fmt.Fprintf(e.stdout, "dual control: every import needs --owner\n")
+			}
+			if len(people) < 2 && seconder == "" {
+				e.warnf("fewer than two DPOs (--dpo) and no --dpo-seconder: the station registers at most the first DPO, and a second needs two people's signatures, so this store can never have two; a DPO approves only requests of people another DPO registered")
 			}
 			return nil
 		},

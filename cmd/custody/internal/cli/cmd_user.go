@@ -22,9 +22,8 @@ shares of dual-control clips. Roles: dpo (approves access, releases holds,
 sets the policy, manages people), clinician (records footage, owns and may
 request their own clips), investigator (places holds, reads the log).
 
-The station operator registers people at init (init --dpo) and until
-anything else happens in the store, or while it has no DPO; after that
-only a DPO may. A DPO takes two people: one proposes (user add --role
+The station operator registers the first DPOs at init (init --dpo), or
+people while the store has no DPO; after that only a DPO may. A DPO takes two people: one proposes (user add --role
 dpo), a second confirms (user confirm): another DPO, or a person in the
 role init named with --dpo-seconder. Everyone else is registered by one
 DPO, and that DPO then cannot approve their requests: another DPO does.
@@ -48,9 +47,9 @@ func newUserAddCmd(e *env) *cobra.Command {
 		Long: `Register a person. --key is the public key (the line of the .pub file
 that ssh-keygen -t ed25519 wrote, or the file's path).
 
-The first DPOs are registered by the station operator (init --dpo, or
-user add with the station passphrase before anything else happens);
-afterwards a DPO signs registrations with -i. A DPO is registered by two
+The first DPOs are registered by the station operator (init --dpo, or,
+in a store made without, the first one by user add with the station
+passphrase); afterwards a DPO signs registrations with -i. A DPO is registered by two
 people: user add --role dpo by a DPO (or a person in the store's DPO
 seconder role) only proposes them; they have no powers until a second,
 different person confirms with custody user confirm NAME within the
