@@ -754,7 +754,7 @@ func (tx *Tx) prepareRewrap(ctx context.Context, st *State, dpos []*User, ui *pl
 				continue
 			}
 			if tx.as == nil || tx.user.Role != RoleDPO {
-				return fail(fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the keys the DPOs hold, so a DPO signs it (-i): a DPO confirms a DPO proposed by someone else", ErrNotDPO))
+				return fail(fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the keys the DPOs hold, so a DPO signs it (-i): a DPO confirms here (a person in the DPO seconder role may propose instead)", ErrNotDPO))
 			}
 			if kind == ShareDPO && c.Owner == tx.user.Name {
 				// The DPO share of a DPO's own clip is not sealed to them.
