@@ -555,13 +555,27 @@ func (st *State) registrar(actor, role, fp string) error {
 // remover is the rule for who signs a "user.remove" (gov-user-not-dpo).
 func (st *State) remover(actor string) error {
 	if actor == st.stationFP() {
-		if len(st.activeDPOs("")) == 0 {
-			return nil
-		}
-		return fmt.Errorf("%w: this store has a DPO, so people are registered and removed by a DPO (use -i with a DPO's key)", ErrNotDPO)
+		return mayManagePeople(st, nil)
 	}
-	if u := st.UserByKey(actor); u == nil || u.Role != RoleDPO {
-		return fmt.Errorf("%w: only a DPO removes people", ErrNotDPO)
+	u := st.UserByKey(actor)
+	if u == nil {
+		return fmt.Errorf("%w: key %s is not a registered person's", ErrNotDPO, actor)
+	}
+	return mayManagePeople(st, u)
+}
+
+// mayManagePeople: the station operator (u nil) until there is a DPO, then
+// DPOs. It is the rule for removing people and for the store's other
+// standing arrangements.
+func mayManagePeople(st *State, u *User) error {
+	if u == nil {
+		if len(st.activeDPOs("")) > 0 {
+			return fmt.Errorf("%w: this store has a DPO, so people are registered and removed by a DPO (use -i with a DPO's key)", ErrNotDPO)
+		}
+		return nil
+	}
+	if u.Role != RoleDPO {
+		return fmt.Errorf("%w: %s is a %s", ErrNotDPO, u.Name, u.Role)
 	}
 	return nil
 }
