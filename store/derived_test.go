@@ -199,8 +199,15 @@ func TestDualControlRedact(t *testing.T) {
 	f.verified()
 
 	// A new DPO gets the derived key (re-sealed); a removed one loses it.
+	// (A DPO takes two people: dana proposes, dave confirms and re-seals.)
 	omar := newPerson(t, t.TempDir(), "omar", store.RoleDPO)
 	if _, err := f.s.AddUser(f.ctx, dana.p, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if k := f.clip(child.ID).Shares[0]; strings.Join(k.Holders, ",") != "dana,dave" {
+		t.Fatalf("derived key re-sealed for a DPO only proposed: %+v", k)
+	}
+	if _, err := f.s.ConfirmUser(f.ctx, f.u("dave").p, "omar", nil); err != nil {
 		t.Fatal(err)
 	}
 	old := child.Shares[0].Object
@@ -304,11 +311,23 @@ func TestDualControlInitAndRewrapRefusals(t *testing.T) {
 	f := newFixture(t, true, dualPeople...)
 	f.importClip("b.mp4", f.clock.t, store.ImportOptions{Owner: "dave"})
 	omar := newPerson(t, t.TempDir(), "omar", store.RoleDPO)
-	_, err := f.s.AddUser(f.ctx, f.u("dave").p, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil)
+	// dana proposes; dave's confirmation would re-seal his own clip's DPO
+	// share, which is not sealed to him.
+	if _, err := f.s.AddUser(f.ctx, f.u("dana").p, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.s.ConfirmUser(f.ctx, f.u("dave").p, "omar", nil)
 	if !errors.Is(err, store.ErrAccessDenied) || !strings.Contains(err.Error(), "another DPO (dana)") {
 		t.Fatalf("DPO re-sealing the share of their own clip: %v", err)
 	}
-	if _, err := f.s.AddUser(f.ctx, f.u("dana").p, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil); err != nil {
+	// So the two swap: dave proposes, dana confirms.
+	if _, err := f.s.WithdrawUser(f.ctx, f.u("dana").p, "omar", "dave proposes"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.AddUser(f.ctx, f.u("dave").p, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ConfirmUser(f.ctx, f.u("dana").p, "omar", nil); err != nil {
 		t.Fatal(err)
 	}
 	f.verified()

@@ -435,6 +435,31 @@ func (c *Clip) share(kind string) *Share {
 // (a redacted version of one has a derived key, not shares).
 func (c *Clip) DualControl() bool { return c.share(ShareOwner) != nil }
 
+// ownerRule is the rule for requests (gov-request-not-owner): only the
+// clip's owner asks to open it, and the owner is the key the owner's name
+// was registered with when the clip was imported, not whoever holds the
+// name now.
+func (st *State) ownerRule(key string, c *Clip) error {
+	root := st.Root(c)
+	u := st.UserByKey(key)
+	switch {
+	case u != nil && root.OwnerKey != "" && root.OwnerKey == key:
+		return nil
+	case u == nil:
+		return fmt.Errorf("%w: clip %s belongs to %s; key %s is not a registered person", ErrNotOwner, root.ID, root.Owner, key)
+	case u.Name == root.Owner:
+		return fmt.Errorf("%w: clip %s belongs to %s as registered with key %s when it was imported, not to key %s", ErrNotOwner, root.ID, root.Owner, orNone(root.OwnerKey), key)
+	}
+	return fmt.Errorf("%w: clip %s belongs to %s, not %s", ErrNotOwner, root.ID, root.Owner, u.Name)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
 // RequestOptions describes a request to open a clip.
 type RequestOptions struct {
 	Reason   string
@@ -473,9 +498,8 @@ func (s *Store) Request(ctx context.Context, as *Person, clip string, opts Reque
 		if !c.DualControl() {
 			return fmt.Errorf("%w: clip %s is not under dual control (a %s version): open it with a recipient key", ErrNotDualControl, c.ID, c.Kind)
 		}
-		u := tx.User()
-		if c.Owner != u.Name {
-			return fmt.Errorf("%w: clip %s belongs to %s, not %s", ErrNotOwner, c.ID, c.Owner, u.Name)
+		if err := st.ownerRule(tx.actorKey(), c); err != nil {
+			return err
 		}
 		p := RequestPayload{ID: newID(6), Reason: strings.TrimSpace(opts.Reason), Incident: strings.TrimSpace(opts.Incident),
 			ExpiresAt: tx.now().Add(st.Policy.RequestValidity.D()).UTC().Format(time.RFC3339)}
@@ -562,6 +586,9 @@ func (s *Store) Approve(ctx context.Context, as *Person, requestID string, opts 
 		if c == nil || c.Status == StatusPurged {
 			return fmt.Errorf("%w: %s", ErrPurged, r.Clip)
 		}
+		if err := st.approvalLink(u.Fingerprint, r.RequesterKey); err != nil {
+			return err
+		}
 		requester := st.Users[r.Requester]
 		if requester == nil || !requester.Active || requester.Fingerprint != r.RequesterKey {
 			return fmt.Errorf("%w: %s is no longer registered with the key that made request %s", ErrUnknownPerson, r.Requester, r.ID)
@@ -637,7 +664,7 @@ func (st *State) usableGrant(c *Clip, as *Person, requestID, purpose string, now
 			if purpose != PurposeOpen {
 				flag = " --purpose " + purpose
 			}
-			if u := st.UserByKey(fp); u == nil || u.Name != c.Owner {
+			if st.ownerRule(fp, c) != nil {
 				return nil, fmt.Errorf("%w: clip %s is under dual control and belongs to %s: only they can %s it, after filing `custody request%s` and a DPO's approval", ErrNotOwner, c.ID, c.Owner, purpose, flag)
 			}
 			return nil, fmt.Errorf("%w: clip %s is under dual control: file `custody request%s` and have a DPO approve it", ErrNotApproved, c.ID, flag)
@@ -722,8 +749,8 @@ func (tx *Tx) prepareRewrap(ctx context.Context, st *State, dpos []*User, ui *pl
 			if old == nil {
 				continue
 			}
-			if tx.as == nil {
-				return fail(fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the keys the DPOs hold; a DPO must do it (-i)", ErrNotDPO))
+			if tx.as == nil || tx.user.Role != RoleDPO {
+				return fail(fmt.Errorf("%w: changing the DPOs of a dual-control store re-seals the keys the DPOs hold, so a DPO signs it (-i): a DPO confirms here (a person in the DPO seconder role may propose instead)", ErrNotDPO))
 			}
 			if kind == ShareDPO && c.Owner == tx.user.Name {
 				// The DPO share of a DPO's own clip is not sealed to them.
@@ -774,23 +801,6 @@ func (tx *Tx) prepareRewrap(ctx context.Context, st *State, dpos []*User, ui *pl
 	return p, sgs, nil
 }
 
-// commitRewrap appends the keys.rewrap entry, publishes the new shares and
-// removes the old ones.
-func (tx *Tx) commitRewrap(p *RewrapPayload, sgs []*Sealing) error {
-	if p == nil || len(p.Shares) == 0 {
-		return nil
-	}
-	if _, err := tx.appendJSON("keys.rewrap", "", p); err != nil {
-		discardAll(sgs)
-		return err
-	}
-	if err := tx.s.publishKeys(sgs...); err != nil {
-		return err
-	}
-	_, err := tx.s.sweepDead(Replay(tx.Ledger))
-	return err
-}
-
 func init() {
 	objectHandlers["approve"] = func(rec *manifest.Record) []Object {
 		var p ApprovePayload
@@ -821,9 +831,6 @@ func init() {
 		st.Requests[r.ID] = r
 		ev.Summary = fmt.Sprintf("request %s by %s to %s (incident %s): %s", r.ID, r.Requester, r.Purpose, r.Incident, r.Reason)
 		c.Timeline = append(c.Timeline, *ev)
-		if r.Requester != c.Owner {
-			st.flag(rec, "request-by-non-owner", "%s requested clip %s, which belongs to %s", r.Requester, c.ID, c.Owner)
-		}
 		st.checkBurst(rec)
 	}
 	actionHandlers["approve"] = func(st *State, rec *manifest.Record, ev *Event) {
@@ -847,6 +854,8 @@ func init() {
 			st.flag(rec, "approval-by-non-dpo", "request %s was approved by %s, who is not a DPO", r.ID, rec.Entry.Actor.Name)
 		case rec.Entry.Actor.Key == r.RequesterKey:
 			st.flag(rec, "self-approval", "%s approved their own request %s", rec.Entry.Actor.Name, r.ID)
+		case st.approvalLink(rec.Entry.Actor.Key, r.RequesterKey) != nil:
+			// flagged by the rule table (approval-linked)
 		case r.Status != RequestPending:
 			st.flag(rec, "approval-replayed", "request %s was approved again (it was %s)", r.ID, r.Status)
 		case r.StatusAt(rec.Entry.When()) == RequestExpired:
@@ -887,27 +896,33 @@ func init() {
 		if rec.Payload(&p) != nil {
 			return
 		}
-		for _, rs := range p.Shares {
-			c := st.Clips[rs.Clip]
-			if c == nil {
-				continue
-			}
-			if !rs.New.Object.Valid() {
-				st.flag(rec, "object-path", "re-sealed key of clip %s names file %q, which is not a path custody makes; it is ignored", rs.Clip, rs.New.Object.Path)
-				continue
-			}
-			for i := range c.Shares {
-				if c.Shares[i].Object.ID == rs.Old {
-					if o, ok := st.Objects[rs.Old]; ok {
-						st.Dead[rs.Old] = o
-					}
-					delete(st.Objects, rs.Old)
-					c.Shares[i] = rs.New
-					st.live(rec, c, rs.New.Object)
+		st.applyRewrap(rec, &p)
+		ev.Summary = fmt.Sprintf("DPO key shares of %d clip(s) re-sealed: %s", len(p.Shares), p.Reason)
+	}
+}
+
+// applyRewrap replaces re-sealed DPO shares and derived keys: a
+// keys.rewrap entry's, or those a user.add or user.remove of a DPO carries.
+func (st *State) applyRewrap(rec *manifest.Record, p *RewrapPayload) {
+	for _, rs := range p.Shares {
+		c := st.Clips[rs.Clip]
+		if c == nil {
+			continue
+		}
+		if !rs.New.Object.Valid() {
+			st.flag(rec, "object-path", "re-sealed key of clip %s names file %q, which is not a path custody makes; it is ignored", rs.Clip, rs.New.Object.Path)
+			continue
+		}
+		for i := range c.Shares {
+			if c.Shares[i].Object.ID == rs.Old {
+				if o, ok := st.Objects[rs.Old]; ok {
+					st.Dead[rs.Old] = o
 				}
+				delete(st.Objects, rs.Old)
+				c.Shares[i] = rs.New
+				st.live(rec, c, rs.New.Object)
 			}
 		}
-		ev.Summary = fmt.Sprintf("DPO key shares of %d clip(s) re-sealed: %s", len(p.Shares), p.Reason)
 	}
 }
 

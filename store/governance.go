@@ -546,7 +546,7 @@ func init() {
 		if u := st.userByKey(rec.Entry.Actor.Key); u == nil || u.Role != RoleDPO {
 			st.flag(rec, "policy-by-non-dpo", "the policy was changed by %s, who is not a DPO", rec.Entry.Actor.Name)
 		}
-		p.Policy.DualControl = st.Policy.DualControl // fixed at init
+		p.Policy.fixedFrom(st.Policy) // dual control and the DPO seconder are fixed at init
 		ev.Summary = fmt.Sprintf("policy changed by %s: retention %s (was %s), grants valid %s: %s", rec.Entry.Actor.Name, p.Policy.Retention, p.Old.Retention, p.Policy.GrantValidity, p.Reason)
 		st.Policy = p.Policy
 	}

@@ -83,8 +83,10 @@ type fixture struct {
 
 const govPass = "test-station-passphrase"
 
-// newFixture makes a store; dual selects dual control. The station
-// registers the first DPO, and that DPO the others.
+// newFixture makes a store; dual selects dual control. Everyone is
+// registered by the station at init (as init --dpo does for DPOs), so
+// that any DPO may approve anyone's requests (a DPO does not approve those
+// of a person they registered alone).
 func newFixture(t testing.TB, dual bool, people ...[2]string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
@@ -95,26 +97,17 @@ func newFixture(t testing.TB, dual bool, people ...[2]string) *fixture {
 	if !dual {
 		recips = []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}
 	}
-	s, err := store.Init(f.ctx, filepath.Join(dir, "st"), store.InitOptions{Recipients: recips, Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", Now: f.clock.now, DualControl: dual})
+	var specs []store.UserSpec
+	for _, nr := range people {
+		pp := newPerson(t, keys, nr[0], nr[1])
+		f.users[nr[0]] = pp
+		specs = append(specs, store.UserSpec{Name: pp.name, Role: pp.role, Key: pp.pub})
+	}
+	s, err := store.Init(f.ctx, filepath.Join(dir, "st"), store.InitOptions{Recipients: recips, Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", Now: f.clock.now, DualControl: dual, People: specs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.s = s
-	var firstDPO *person
-	for _, nr := range people {
-		pp := newPerson(t, keys, nr[0], nr[1])
-		f.users[nr[0]] = pp
-		var as *store.Person
-		if firstDPO != nil {
-			as = firstDPO.p
-		}
-		if _, err := s.AddUser(f.ctx, as, store.UserSpec{Name: pp.name, Role: pp.role, Key: pp.pub}, nil); err != nil {
-			t.Fatalf("adding %s: %v", pp.name, err)
-		}
-		if firstDPO == nil && pp.role == store.RoleDPO {
-			firstDPO = pp
-		}
-	}
 	return f
 }
 

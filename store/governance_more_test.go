@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,41 +17,55 @@ import (
 	"github.com/custody-evidence/custody/verify"
 )
 
-// TestRewrapOnDPOChange: adding a DPO re-seals every live clip's DPO
-// share to include them; removing one re-seals it without them and
-// destroys the old share file.
+// TestRewrapOnDPOChange: a DPO is registered by two people, and only the
+// confirmation (not the proposal) re-seals every live clip's DPO share to
+// include them, in the same entry; removing one re-seals it without them
+// and destroys the old share file.
 func TestRewrapOnDPOChange(t *testing.T) {
 	agebin := testenv.Tool(t, "age")
-	f := newFixture(t, true, [2]string{"dana", store.RoleDPO}, [2]string{"nina", store.RoleClinician})
+	f := newFixture(t, true, [2]string{"dana", store.RoleDPO}, [2]string{"dave", store.RoleDPO}, [2]string{"nina", store.RoleClinician})
 	c := f.importClip("a.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{Owner: "nina"})
 	oldShare := c.Shares[1].Object
-	dave := newPerson(t, t.TempDir(), "dave", store.RoleDPO)
-	// The station cannot add a DPO to a dual-control store with clips: the
-	// shares must be re-sealed by a DPO.
-	if _, err := f.s.AddUser(f.ctx, nil, store.UserSpec{Name: "dave", Role: store.RoleDPO, Key: dave.pub}, nil); !errors.Is(err, store.ErrNotDPO) {
+	omar := newPerson(t, t.TempDir(), "omar", store.RoleDPO)
+	// The station cannot add a DPO once the store is in use.
+	if _, err := f.s.AddUser(f.ctx, nil, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil); !errors.Is(err, store.ErrNotDPO) {
 		t.Fatalf("station adding a DPO: %v", err)
 	}
-	if _, err := f.s.AddUser(f.ctx, f.u("dana").p, store.UserSpec{Name: "dave", Role: store.RoleDPO, Key: dave.pub}, nil); err != nil {
+	u, err := f.s.AddUser(f.ctx, f.u("dana").p, store.UserSpec{Name: "omar", Role: store.RoleDPO, Key: omar.pub}, nil)
+	if err != nil || !u.Pending {
+		t.Fatalf("proposing omar: %+v, %v", u, err)
+	}
+	// Proposed is not registered: no share, no power.
+	if sh := f.clip(c.ID).Shares[1]; sh.Object.ID != oldShare.ID {
+		t.Fatalf("DPO share re-sealed at the proposal: %+v", sh)
+	}
+	r, err := f.s.Request(f.ctx, f.u("nina").p, c.ID, store.RequestOptions{Reason: "r", Incident: "i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Approve(f.ctx, omar.p, r.ID, store.ApproveOptions{}); !errors.Is(err, store.ErrUnknownPerson) {
+		t.Fatalf("a proposed DPO approving: %v", err)
+	}
+	if _, err := f.s.ConfirmUser(f.ctx, f.u("dana").p, "omar", nil); !errors.Is(err, store.ErrUnseconded) {
+		t.Fatalf("the proposer confirming: %v", err)
+	}
+	if _, err := f.s.ConfirmUser(f.ctx, f.u("dave").p, "omar", nil); err != nil {
 		t.Fatal(err)
 	}
 	c = f.clip(c.ID)
-	if sh := c.Shares[1]; sh.Object.ID == oldShare.ID || len(sh.Holders) != 2 {
+	if sh := c.Shares[1]; sh.Object.ID == oldShare.ID || strings.Join(sh.Holders, ",") != "dana,dave,omar" {
 		t.Fatalf("DPO share not re-sealed: %+v", sh)
 	}
 	if _, err := os.Stat(filepath.Join(f.s.Dir, oldShare.Path)); !os.IsNotExist(err) {
 		t.Fatalf("old DPO share still on disk: %v", err)
 	}
 	f.verified()
-	// dave can now approve.
-	r, err := f.s.Request(f.ctx, f.u("nina").p, c.ID, store.RequestOptions{Reason: "r", Incident: "i"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.s.Approve(f.ctx, dave.p, r.ID, store.ApproveOptions{}); err != nil {
+	// omar can now approve.
+	if _, err := f.s.Approve(f.ctx, omar.p, r.ID, store.ApproveOptions{}); err != nil {
 		t.Fatalf("new DPO approving: %v", err)
 	}
-	// Removing dana re-seals the share to dave alone.
-	if _, err := f.s.RemoveUser(f.ctx, dave.p, "dana", store.RemoveUserOptions{Reason: "left"}, nil); err != nil {
+	// Removing dana re-seals the share without her.
+	if _, err := f.s.RemoveUser(f.ctx, omar.p, "dana", store.RemoveUserOptions{Reason: "left"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c = f.clip(c.ID)
@@ -58,18 +73,21 @@ func TestRewrapOnDPOChange(t *testing.T) {
 	if out, err := exec.Command(agebin, "-d", "-i", f.u("dana").keyPath, share).CombinedOutput(); err == nil {
 		t.Fatalf("removed DPO still decrypts the new share: %s", out)
 	}
-	if out, err := exec.Command(agebin, "-d", "-i", dave.keyPath, share).CombinedOutput(); err != nil {
+	if out, err := exec.Command(agebin, "-d", "-i", omar.keyPath, share).CombinedOutput(); err != nil {
 		t.Fatalf("remaining DPO cannot decrypt the share: %v %s", err, out)
 	}
+	if _, err := f.s.RemoveUser(f.ctx, omar.p, "dave", store.RemoveUserOptions{Reason: "left"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	// The last DPO cannot be removed.
-	if _, err := f.s.RemoveUser(f.ctx, dave.p, "dave", store.RemoveUserOptions{}, nil); !errors.Is(err, store.ErrBadUser) {
+	if _, err := f.s.RemoveUser(f.ctx, omar.p, "omar", store.RemoveUserOptions{}, nil); !errors.Is(err, store.ErrBadUser) {
 		t.Fatalf("removing the last DPO: %v", err)
 	}
 	// An owner with live clips is kept unless forced.
-	if _, err := f.s.RemoveUser(f.ctx, dave.p, "nina", store.RemoveUserOptions{}, nil); !errors.Is(err, store.ErrBadUser) {
+	if _, err := f.s.RemoveUser(f.ctx, omar.p, "nina", store.RemoveUserOptions{}, nil); !errors.Is(err, store.ErrBadUser) {
 		t.Fatalf("removing an owner of live clips: %v", err)
 	}
-	// The grant dana's approval... was dave's; it still opens.
+	// The grant of omar's approval still opens.
 	if _, err := f.s.OpenClip(f.ctx, c.ID, store.OpenOptions{As: f.u("nina").p, Out: filepath.Join(f.dir, "o.mp4")}); err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestSealedFileNotRegular(t *testing.T) {
 			verifyFails(t, s.Dir, subject, kind)
 
 			before := len(ledger(t, s).Records)
-			rep, err := s.Purge(context.Background(), nil, store.PurgeOptions{Now: time.Now().Add(365 * 24 * time.Hour)})
+			rep, err := purgeAYearOn(s)
 			notRegular(t, "purge", err, subject, kind)
 			if rep != nil && len(rep.Purged) != 0 {
 				t.Fatalf("purge reports %+v destroyed", rep.Purged)
@@ -149,7 +149,7 @@ func TestSealedFileNotRegular(t *testing.T) {
 
 			tc.restore(t, s, c, outside)
 			verified(t, s.Dir)
-			rep, err = s.Purge(context.Background(), nil, store.PurgeOptions{Now: time.Now().Add(365 * 24 * time.Hour)})
+			rep, err = purgeAYearOn(s)
 			if err != nil || len(rep.Purged) != 1 {
 				t.Fatalf("purge after restoring: %+v %v", rep, err)
 			}
@@ -167,7 +167,7 @@ func TestSweepRefusesLinkedDeadFile(t *testing.T) {
 	t.Parallel()
 	s, _, c, _ := importOne(t)
 	sealed := readFile(t, filepath.Join(s.Dir, c.Object.Path))
-	if _, err := s.Purge(context.Background(), nil, store.PurgeOptions{Now: time.Now().Add(365 * 24 * time.Hour)}); err != nil {
+	if _, err := purgeAYearOn(s); err != nil {
 		t.Fatal(err)
 	}
 	outside := filepath.Join(t.TempDir(), "kept.age")
@@ -244,4 +244,12 @@ func TestKeyShareNotRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifyFails(t, f.s.Dir, dpo.Object.Path, "a symbolic link")
+}
+
+// purgeAYearOn purges with the store's own clock a year ahead: purge never
+// acts ahead of the real clock, so the clock itself is moved.
+func purgeAYearOn(s *store.Store) (*store.PurgeReport, error) {
+	s.Now = func() time.Time { return time.Now().Add(365 * 24 * time.Hour) }
+	defer func() { s.Now = time.Now }()
+	return s.Purge(context.Background(), nil, store.PurgeOptions{})
 }

@@ -71,7 +71,7 @@ func TestHardwareTokenPerson(t *testing.T) {
 	pluginIdentity, pluginRecipient := lines[0], lines[1]
 	ui := &plugin.ClientUI{DisplayMessage: func(string, string) error { return nil }}
 
-	f := newFixture(t, true, [2]string{"dana", store.RoleDPO})
+	f := newFixture(t, true, [2]string{"dana", store.RoleDPO}, [2]string{"dave", store.RoleDPO})
 	tok := newPerson(t, t.TempDir(), "tok", store.RoleClinician)
 	ag := startAgent(t, tok.keyPath)
 	pub, _ := os.ReadFile(tok.keyPath + ".pub")
@@ -101,7 +101,8 @@ func TestHardwareTokenPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.Approve(f.ctx, f.u("dana").p, r.ID, store.ApproveOptions{PluginUI: ui}); err != nil {
+	// dana registered tok alone, so dave approves.
+	if _, err := f.s.Approve(f.ctx, f.u("dave").p, r.ID, store.ApproveOptions{PluginUI: ui}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "o.mp4")

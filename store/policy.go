@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,14 @@ type Policy struct {
 	// more are flagged by custody log.
 	BurstRequests int      `json:"burst_requests"`
 	BurstWindow   Duration `json:"burst_window"`
+	// DPOSeconder is fixed at init: a role (clinician or investigator)
+	// whose members may give the second signature that registers a DPO,
+	// besides the DPOs themselves. Empty: only DPOs.
+	DPOSeconder string `json:"dpo_seconder,omitempty"`
+	// Founders are the key fingerprints of the people init registered (the
+	// first DPOs): fixed at init, the only people the station registers
+	// once the store has a DPO, each once, in init itself.
+	Founders []string `json:"founders,omitempty"`
 }
 
 // DefaultPolicy is what a store gets unless told otherwise: footage is
@@ -55,6 +64,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: request validity must be positive", ErrBadPolicy)
 	case p.BurstRequests < 1 || p.BurstWindow <= 0:
 		return fmt.Errorf("%w: burst threshold must be at least 1 request in a positive window", ErrBadPolicy)
+	case p.DPOSeconder != "" && (p.DPOSeconder == RoleDPO || !ValidRole(p.DPOSeconder)):
+		return fmt.Errorf("%w: DPO seconder role %q: use clinician or investigator (DPOs always second)", ErrBadPolicy, p.DPOSeconder)
 	}
 	return nil
 }
@@ -147,6 +158,13 @@ type PolicyPayload struct {
 	Statement
 }
 
+// fixedFrom keeps what only init sets: dual control, the DPO seconder
+// role and the founders. A policy change cannot alter them (replay ignores any attempt), so
+// no one DPO can name a role of their choosing to second their own DPOs.
+func (p *Policy) fixedFrom(genesis Policy) {
+	p.DualControl, p.DPOSeconder, p.Founders = genesis.DualControl, genesis.DPOSeconder, genesis.Founders
+}
+
 // genesisPolicy decodes the policy in the genesis entry, if any.
 func genesisPolicy(l *manifest.Ledger) Policy {
 	p := DefaultPolicy()
@@ -207,9 +225,10 @@ func (s *Store) SetPolicy(ctx context.Context, as *Person, ch PolicyChange) (*Po
 		if err := p.Validate(); err != nil {
 			return err
 		}
-		if p == st.Policy {
+		if reflect.DeepEqual(p, st.Policy) {
 			return fmt.Errorf("%w: that is already the policy", ErrBadPolicy)
 		}
+		p.fixedFrom(st.Policy)
 		pp := PolicyPayload{Policy: p, Old: st.Policy, Reason: ch.Reason}
 		var err error
 		pp.Statement, err = tx.state("policy", []string{

@@ -37,24 +37,66 @@ type PurgePayload struct {
 	Objects     []Object `json:"objects"`            // every file destroyed, with hashes
 }
 
-// Due says whether a live original must go at now, and why. Holds are not
-// considered here.
-func (st *State) Due(c *Clip, now time.Time) (string, bool) { return c.DueAt(now) }
+// Due says whether a live clip's recording must go at now, and why, under
+// the policy in force in st. Holds are not considered here; a derivative
+// answers for its original. Purge decides by it, and replay judges every
+// purge entry by it at the entry's own time (purgeRule).
+func (st *State) Due(c *Clip, now time.Time) (string, bool) {
+	return dueAt(st.expiresAt(c), st.Root(c).Consent(), now)
+}
 
 // DueAt says whether the clip's recording must go at now under the
-// retention and consent rules, and why. Holds are not considered here; a
-// derivative answers for its original.
-func (c *Clip) DueAt(now time.Time) (string, bool) {
-	if cr := c.Consent(); cr.Refused() {
+// retention and consent rules, and why, by the clip's expiry as the final
+// policy sets it (see State.Due). Holds are not considered here.
+func (c *Clip) DueAt(now time.Time) (string, bool) { return dueAt(c.ExpiresAt, c.Consent(), now) }
+
+// dueAt is the retention and consent rule: a recording goes once consent
+// is refused, or once its retention ends (expires, RFC 3339).
+func dueAt(expires string, cr *ConsentRecord, now time.Time) (string, bool) {
+	if cr.Refused() {
 		if cr.State == ConsentWithdrawn {
 			return PurgeConsentWithdrawn, true
 		}
 		return PurgeConsentDeclined, true
 	}
-	if t, err := time.Parse(time.RFC3339, c.ExpiresAt); err == nil && !now.Before(t) {
+	if t, err := time.Parse(time.RFC3339, expires); err == nil && !now.Before(t) {
 		return PurgeRetention, true
 	}
 	return "", false
+}
+
+// expiresAt is when the clip's retention ends under the policy in force in
+// st: its original's recorded_at plus the retention ("" if unknown).
+func (st *State) expiresAt(c *Clip) string {
+	t, err := time.Parse(time.RFC3339Nano, st.Root(c).RecordedAt)
+	if err != nil {
+		return ""
+	}
+	return t.Add(st.Policy.Retention.D()).UTC().Format(time.RFC3339)
+}
+
+// ErrNotDue refuses removing a clip or grant before the rules say it goes.
+var ErrNotDue = errors.New("refused: not due yet")
+
+// purgeRule is the rule for a purge entry (gov-purge-early): the clip was
+// due at the time the entry carries, by the policy in force then. A clock
+// override ($CUSTODY_NOW) may decide for another time, but never makes a
+// purge of a clip not due yet.
+func (st *State) purgeRule(c *Clip, at time.Time) error {
+	if _, due := st.Due(c, at); due {
+		return nil
+	}
+	return fmt.Errorf("%w: clip %s was purged at %s, but it is kept until %s (recorded %s, retention %s) and its consent (%s) does not remove it",
+		ErrNotDue, c.ID, at.UTC().Format(time.RFC3339), st.expiresAt(c), st.Root(c).RecordedAt, st.Policy.Retention, consentState(st.Root(c).Consent()))
+}
+
+// shredRule is the rule for destroying an unused grant as expired
+// (gov-shred-early): it had expired at the time the entry carries.
+func (r *Request) shredRule(at time.Time) error {
+	if r.Status != RequestApproved || r.StatusAt(at) == RequestExpired {
+		return nil
+	}
+	return fmt.Errorf("%w: the grant of request %s was destroyed as expired at %s, but it was valid until %s", ErrNotDue, r.ID, at.UTC().Format(time.RFC3339), r.GrantExpires)
 }
 
 // StatusAt is the clip's status at now: as Status, except that a sealed
@@ -108,8 +150,11 @@ type PurgeReport struct {
 	PolicyTime string       `json:"policy_time"`
 	Purged     []PurgedClip `json:"purged"`
 	Kept       []KeptClip   `json:"kept_by_hold"`
-	Grants     []string     `json:"grants_destroyed"` // requests whose unused grant expired
-	Swept      []string     `json:"swept"`            // files of earlier, interrupted purges removed
+	// NotYetDue are clips due at the policy time but not at the real
+	// time: a clock override never purges ahead of the real clock.
+	NotYetDue []KeptClip `json:"not_yet_due"`
+	Grants    []string   `json:"grants_destroyed"` // requests whose unused grant expired
+	Swept     []string   `json:"swept"`            // files of earlier, interrupted purges removed
 }
 
 // Purge removes every original past retention, or whose consent was
@@ -128,8 +173,11 @@ type PurgeReport struct {
 // as is nil for the station operator (a cron job with the station
 // passphrase), or a DPO.
 func (s *Store) Purge(ctx context.Context, as *Person, opts PurgeOptions) (*PurgeReport, error) {
-	rep := &PurgeReport{DryRun: opts.DryRun, Purged: []PurgedClip{}, Kept: []KeptClip{}, Grants: []string{}, Swept: []string{}}
-	plan := func(st *State, now time.Time) ([]*Clip, []*Request) {
+	rep := &PurgeReport{DryRun: opts.DryRun, Purged: []PurgedClip{}, Kept: []KeptClip{}, NotYetDue: []KeptClip{}, Grants: []string{}, Swept: []string{}}
+	// plan decides at the policy time now, and keeps what is not due at
+	// the time the entries will carry (real): the rules replay judges
+	// the tombstones by.
+	plan := func(st *State, now, real time.Time) ([]*Clip, []*Request) {
 		var due []*Clip
 		for _, id := range st.Order {
 			c := st.Clips[id]
@@ -148,11 +196,15 @@ func (s *Store) Purge(ctx context.Context, as *Person, opts PurgeOptions) (*Purg
 				rep.Kept = append(rep.Kept, k)
 				continue
 			}
+			if st.purgeRule(c, real) != nil {
+				rep.NotYetDue = append(rep.NotYetDue, KeptClip{Clip: c.ID, Reason: why, ExpiresAt: c.ExpiresAt})
+				continue
+			}
 			due = append(due, c)
 		}
 		var grants []*Request
 		for _, r := range st.requestList() {
-			if r.Status == RequestApproved && r.StatusAt(now) == RequestExpired {
+			if r.Status == RequestApproved && r.StatusAt(now) == RequestExpired && r.shredRule(real) == nil {
 				grants = append(grants, r)
 			}
 		}
@@ -166,7 +218,11 @@ func (s *Store) Purge(ctx context.Context, as *Person, opts PurgeOptions) (*Purg
 		st := Replay(l)
 		now := s.policyNow(opts.Now)
 		rep.PolicyTime = now.UTC().Format(time.RFC3339)
-		due, grants := plan(st, now)
+		real := s.Now()
+		if last := l.Last(); last != nil && real.Before(last.Entry.When()) {
+			real = last.Entry.When() // as Tx.now: entries never go back in time
+		}
+		due, grants := plan(st, now, real)
 		for _, c := range due {
 			why, _ := st.Due(c, now)
 			objs, derivs, _ := st.clipFiles(c)
@@ -198,7 +254,7 @@ func (s *Store) Purge(ctx context.Context, as *Person, opts PurgeOptions) (*Purg
 		}
 		now := s.policyNow(opts.Now)
 		rep.PolicyTime = now.UTC().Format(time.RFC3339)
-		due, grants := plan(st, now)
+		due, grants := plan(st, now, tx.now())
 		for _, c := range due {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
@@ -179,6 +178,9 @@ type Clip struct {
 	ConsentHistory []ConsentRecord `json:"consent_history,omitempty"`
 	// Purge is the tombstone of a purged clip.
 	Purge *PurgePayload `json:"purge,omitempty"`
+	// OwnerKey is the key fingerprint the owner was registered with when
+	// the clip was imported: ownership is that key's, not the name's.
+	OwnerKey string `json:"owner_key,omitempty"`
 
 	objects []string // ids of the live sealed objects that belong to the clip
 }
@@ -194,6 +196,10 @@ type State struct {
 	Policy   Policy
 	Users    map[string]*User    // by name, including removed people
 	Requests map[string]*Request // by request id
+	// Registrations is every user.add in order, with who signed it.
+	Registrations []*Registration
+	// Proposals are DPO registrations proposed by one person, by id.
+	Proposals map[string]*Proposal
 	// Dead are objects a tombstone, a consumed or expired grant or a
 	// re-sealing retired: their files must not exist (purge and recovery
 	// remove any that a crash left behind).
@@ -215,13 +221,14 @@ type State struct {
 func Replay(l *manifest.Ledger) *State {
 	st := &State{Clips: map[string]*Clip{}, Objects: map[string]Object{}, Policy: genesisPolicy(l),
 		Users: map[string]*User{}, Requests: map[string]*Request{}, Dead: map[string]Object{}, Witnesses: map[string]witness.Spec{},
-		FoldedAttempts: map[string]bool{}}
+		FoldedAttempts: map[string]bool{}, Proposals: map[string]*Proposal{}}
 	if g, err := l.Genesis(); err == nil {
 		st.Station, _ = seal.ParsePublicKey(g.StationKey)
 	}
 	for _, rec := range l.Records {
 		e := &rec.Entry
 		ev := Event{Seq: e.Seq, Time: e.Time, Actor: e.Actor.Name, Key: e.Actor.Key, Action: e.Action, Clip: e.Clip}
+		st.judge(rec)
 		st.replayOne(rec, &ev)
 		if ev.Summary == "" {
 			ev.Summary = e.Action
@@ -249,6 +256,9 @@ func (st *State) replayOne(rec *manifest.Record, evp *Event) {
 			return
 		}
 		c := &Clip{ImportPayload: p, ID: e.Clip, Kind: "original", Status: StatusSealed, ImportedAt: e.Time, ImportedBy: e.Actor.Name}
+		if u := st.Users[p.Owner]; u != nil && u.Active {
+			c.OwnerKey = u.Fingerprint
+		}
 		ev.Summary = fmt.Sprintf("imported %s (%d bytes, sha256 %s)", p.Filename, p.Object.Size, p.Object.SHA256)
 		if p.Owner != "" {
 			ev.Summary += ", owner " + p.Owner
@@ -332,9 +342,7 @@ func (st *State) finish() {
 	for _, id := range st.Order {
 		c := st.Clips[id]
 		root := st.Root(c)
-		if t, err := time.Parse(time.RFC3339Nano, root.RecordedAt); err == nil {
-			c.ExpiresAt = t.Add(st.Policy.Retention.D()).UTC().Format(time.RFC3339)
-		}
+		c.ExpiresAt = st.expiresAt(c)
 		switch {
 		case c.Purge != nil || root.Purge != nil:
 			c.Status = StatusPurged
@@ -346,7 +354,7 @@ func (st *State) finish() {
 		if c != root {
 			c.Holds = root.Holds
 			c.ConsentHistory = root.ConsentHistory
-			c.Owner = root.Owner
+			c.Owner, c.OwnerKey = root.Owner, root.OwnerKey
 		}
 	}
 }

@@ -93,6 +93,9 @@ type InitOptions struct {
 	DualControl bool
 	// Policy is the initial governance policy; nil means DefaultPolicy.
 	Policy *Policy
+	// People are registered by the station in the same init, right after
+	// the genesis entry: the store's first DPOs (and anyone else).
+	People []UserSpec
 }
 
 // Init creates a store in dir (which must be absent or empty): the station
@@ -119,6 +122,14 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 		if _, err := seal.ParseRecipient(r, nil); err != nil && !isPlugin(r) {
 			return nil, err
 		}
+	}
+	people, err := checkInitPeople(opts.People)
+	if err != nil {
+		return nil, err
+	}
+	policy.Founders = nil
+	for _, pub := range people {
+		policy.Founders = append(policy.Founders, seal.Fingerprint(pub))
 	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrExists, dir)
@@ -170,6 +181,9 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*Store, error) {
 		return nil, err
 	}
 	if err := l.Add(rec); err != nil {
+		return nil, err
+	}
+	if err := s.initPeople(ctx, l, opts.People, people); err != nil {
 		return nil, err
 	}
 	if _, _, err := s.writeCheckpoint(l, signer); err != nil {

@@ -27,9 +27,16 @@ import (
 // or the station operator with the passphrase) can still sign an approval
 // into the ledger with the library or a text editor; verify catches it.
 //
+// The rules on people, approvals' links, ownership and purge times live in
+// the store's rule table (store.RuleCodes), which the writers refuse by:
+// verify reports the breaks replay flags with them, so the writer and the
+// verifier apply one rule.
+//
 // Codes (each a Problem):
 //
-//	gov-user-not-dpo           people registered or removed by someone other than the station (before the first DPO) or a DPO (after)
+//	gov-user-not-dpo           people registered or removed by someone other than the station (at init, or before the first DPO) or a DPO (after); a DPO proposed or confirmed by someone not a DPO or in the store's DPO seconder role
+//	gov-dpo-unseconded         a DPO registered by one person: not confirming a pending, unlapsed proposal of that person by someone else, unlinked, one of the two a DPO
+//	gov-name-reused            a name registered again with another key, or a key under another name
 //	gov-policy-not-dpo         policy changed by a non-DPO
 //	gov-release-not-dpo        hold released by a non-DPO
 //	gov-rewrap-not-dpo         key shares re-sealed by a non-DPO
@@ -42,6 +49,7 @@ import (
 //	gov-approval-requester     grant sealed for someone other than the requester
 //	gov-approval-replayed      second approval of a request
 //	gov-approval-expired       approval of a request that had lapsed
+//	gov-approval-linked        approval by a DPO who registered the requester alone, or whom the requester registered alone
 //	gov-open-outside-request   open of a dual-control original with no request
 //	gov-open-wrong-request     open under a request for another clip, person or purpose
 //	gov-open-unapproved        open under a request not (yet) approved
@@ -50,6 +58,8 @@ import (
 //	gov-redact-outside-request redaction of a dual-control original without a used redaction approval of the redactor's own
 //	gov-purge-not-dpo          purge by a person who is not a DPO (purge runs as the station or a DPO)
 //	gov-purge-while-held       purge of a clip on hold
+//	gov-purge-early            purge of a clip not due at the time the entry carries, by the policy, consent and retention then (a clock override)
+//	gov-shred-early            an unused grant destroyed as expired before it expired
 //	object-path                an entry registering a sealed file at a path custody never makes (outside objects/ and keys/)
 //	gov-statement              a governance entry whose signed statement is missing, invalid, not the actor's, or for another store, request or clip
 //	gov-payload                a governance entry whose payload cannot be read
@@ -90,6 +100,10 @@ func checkGovernance(r *Report, s *store.Store, l *manifest.Ledger, issues []man
 		if a.Code == "object-path" {
 			r.fail("object-path", fmt.Sprintf("entry %d", a.Seq), "%s", a.Msg)
 		}
+		if code, ok := store.RuleCode(a.Code); ok && a.Seq < uint64(len(l.Records)) {
+			e := l.Records[a.Seq].Entry
+			r.fail(code, fmt.Sprintf("entry %d", a.Seq), "%s (%s by %s)", a.Msg, e.Action, g.who(e.Actor.Key, e.Actor.Name))
+		}
 	}
 	checkKeyMaterial(r, s, st)
 	checkReceipts(r, l)
@@ -101,8 +115,8 @@ type govPerson struct {
 }
 
 type govClip struct {
-	id, owner string
-	dual      bool // an original sealed under dual control
+	id   string
+	dual bool // an original sealed under dual control
 }
 
 type govRequest struct {
@@ -164,7 +178,7 @@ func (g *govWalk) anyDPO() bool {
 // statementActions maps the actions that carry a signed statement to the
 // action named in its namespace.
 var statementActions = map[string]string{
-	"user.add": "user.add", "user.remove": "user.remove", "policy.set": "policy", "request": "request",
+	"user.add": "user.add", "user.remove": "user.remove", "user.propose": "user.propose", "user.withdraw": "user.withdraw", "policy.set": "policy", "request": "request",
 	"approve": "approve", "hold": "hold", "release": "release", "consent": "consent",
 	"witness.add": "witness.add", "witness.remove": "witness.remove", "ledger.loss": "ledger.loss",
 }
@@ -189,13 +203,9 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		if !decode(&p) {
 			return
 		}
-		verb := map[string]string{"user.add": "registered", "user.remove": "removed"}[e.Action]
-		if g.anyDPO() {
-			if g.role(fp) != store.RoleDPO {
-				g.fail(rec, "gov-user-not-dpo", "%s %s, but once the store has a DPO only a DPO manages people", verb, p.Name)
-			}
-		} else if fp != g.station {
-			g.fail(rec, "gov-user-not-dpo", "%s %s, but until the first DPO is registered only the station does", verb, p.Name)
+		// Who may register or remove whom is the store's rule table's.
+		if p.Rewrap != nil && len(p.Rewrap.Shares) > 0 && g.role(fp) != store.RoleDPO {
+			g.fail(rec, "gov-rewrap-not-dpo", "key shares were re-sealed with the change of %s, which only a DPO may do", p.Name)
 		}
 		if g.unsigned[e.Seq] {
 			return // manifest reports it; its key change does not count
@@ -256,7 +266,7 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		if rec.Payload(&p) != nil {
 			return
 		}
-		c := &govClip{id: e.Clip, owner: p.Owner}
+		c := &govClip{id: e.Clip}
 		for _, sh := range p.Shares {
 			if sh.Kind == store.ShareOwner {
 				c.dual = true
@@ -272,9 +282,7 @@ func (g *govWalk) entry(rec *manifest.Record) {
 		if c == nil {
 			return
 		}
-		if pp := g.people[fp]; pp == nil || !pp.active || pp.name != c.owner {
-			g.fail(rec, "gov-request-not-owner", "request %s to open clip %s, which belongs to %s", p.ID, c.id, c.owner)
-		}
+		// Whether the requester owns the clip is the rule table's.
 		if g.requests[p.ID] != nil {
 			g.fail(rec, "gov-request-duplicate", "request id %s was already used by an earlier request", p.ID)
 			return

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,12 +79,10 @@ func buildGovTemplate() (*govFixture, error) {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, err
 	}
-	s, err := store.Init(ctx, filepath.Join(work, "store"), store.InitOptions{Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", DualControl: true})
-	if err != nil {
-		return nil, err
-	}
-	g := &govFixture{dir: s.Dir, s: s, people: map[string]*store.Person{}, pubs: map[string]string{}, ctx: ctx}
-	var first *store.Person
+	g := &govFixture{people: map[string]*store.Person{}, pubs: map[string]string{}, ctx: ctx}
+	// Everyone is registered by the station at init, so that either DPO
+	// may approve anyone's requests.
+	var specs []store.UserSpec
 	for _, nr := range [][2]string{{"dana", store.RoleDPO}, {"dave", store.RoleDPO}, {"nina", store.RoleClinician}, {"ian", store.RoleInvestigator}} {
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)
 		block, err := ssh.MarshalPrivateKey(priv, nr[0])
@@ -95,13 +95,13 @@ func buildGovTemplate() (*govFixture, error) {
 		}
 		g.people[nr[0]] = p
 		g.pubs[nr[0]] = seal.AuthorizedKey(p.Signer.PublicKey())
-		if _, err := s.AddUser(ctx, first, store.UserSpec{Name: nr[0], Role: nr[1], Key: g.pubs[nr[0]]}, nil); err != nil {
-			return nil, err
-		}
-		if first == nil {
-			first = p
-		}
+		specs = append(specs, store.UserSpec{Name: nr[0], Role: nr[1], Key: g.pubs[nr[0]]})
 	}
+	s, err := store.Init(ctx, filepath.Join(work, "store"), store.InitOptions{Passphrase: []byte(govPass), WorkFactor: 10, Actor: "operator", DualControl: true, People: specs})
+	if err != nil {
+		return nil, err
+	}
+	g.dir, g.s = s.Dir, s
 	for i, owner := range []string{"nina", "dave"} {
 		path := filepath.Join(work, fmt.Sprintf("%c.mp4", 'a'+i))
 		if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-t", "1",
@@ -194,6 +194,37 @@ func (g *govFixture) verify(t *testing.T) *verify.Report {
 }
 
 func (g *govFixture) fp(who string) string { return g.people[who].Fingerprint() }
+
+// newKey makes a fresh ed25519 key for name, held by the test (an
+// attacker's second key, say), and returns its authorized_keys line.
+func (g *govFixture) newKey(t *testing.T, name string) string {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := ssh.MarshalPrivateKey(priv, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := store.LoadPerson([]store.KeyFile{{Name: name, Data: pem.EncodeToMemory(block)}}, store.PersonOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.people = maps.Clone(g.people)
+	g.pubs = maps.Clone(g.pubs)
+	g.people[name], g.pubs[name] = p, seal.AuthorizedKey(p.Signer.PublicKey())
+	return g.pubs[name]
+}
+
+// addUser forges a user.add of name (key line key) by who, with its
+// statement, proposal id and all, as custody writes one.
+func (g *govFixture) addUser(t *testing.T, who, name, role, key, proposal string) {
+	t.Helper()
+	pub, err := seal.ParsePublicKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.forge(t, who, "user.add", "", store.UserPayload{KeyPayload: manifest.KeyPayload{Name: name, Role: role, Key: key}, Recipient: key, Proposal: proposal,
+		Statement: g.stmt(t, who, "user.add", "name "+name, "role "+role, "key "+seal.Fingerprint(pub))})
+}
 
 func problemCodes(rep *verify.Report) []string {
 	seen := map[string]bool{}
@@ -355,11 +386,84 @@ func TestGovernanceRules(t *testing.T) {
 			if _, err := g.s.Hold(g.ctx, nil, store.HoldRequest{Clips: []string{g.b.ID}, Incident: "INC-1", Reason: "alarm"}); err != nil {
 				t.Fatal(err)
 			}
+			g.s.Now = func() time.Time { return time.Now().Add(72 * time.Hour) } // past retention
 			g.forge(t, "station", "purge", g.b.ID, store.PurgePayload{Reason: store.PurgeRetention, PolicyTime: time.Now().UTC().Format(time.RFC3339), SHA256: g.b.Object.SHA256})
 		}, []string{"gov-purge-while-held"}},
 		{"purge by a clinician", func(t *testing.T, g *govFixture) {
+			g.s.Now = func() time.Time { return time.Now().Add(72 * time.Hour) } // past retention
 			g.forge(t, "nina", "purge", g.a.ID, store.PurgePayload{Reason: store.PurgeRetention, PolicyTime: time.Now().UTC().Format(time.RFC3339), SHA256: g.a.Object.SHA256})
 		}, []string{"gov-purge-not-dpo"}},
+		{"DPO registered by one DPO", func(t *testing.T, g *govFixture) {
+			g.addUser(t, "dana", "zed", store.RoleDPO, g.newKey(t, "zed"), "")
+		}, []string{"gov-dpo-unseconded", "share-holders"}},
+		{"DPO confirmed by their proposer", func(t *testing.T, g *govFixture) {
+			key := g.newKey(t, "zed")
+			u, err := g.s.AddUser(g.ctx, g.people["dana"], store.UserSpec{Name: "zed", Role: store.RoleDPO, Key: key}, nil)
+			if err != nil || !u.Pending {
+				t.Fatalf("proposing: %+v %v", u, err)
+			}
+			g.addUser(t, "dana", "zed", store.RoleDPO, key, u.Proposal)
+		}, []string{"gov-dpo-unseconded", "share-holders"}},
+		{"DPO confirmed after the proposal lapsed", func(t *testing.T, g *govFixture) {
+			key := g.newKey(t, "zed")
+			u, err := g.s.AddUser(g.ctx, g.people["dana"], store.UserSpec{Name: "zed", Role: store.RoleDPO, Key: key}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.s.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+			g.addUser(t, "dave", "zed", store.RoleDPO, key, u.Proposal)
+		}, []string{"gov-dpo-unseconded", "share-holders"}},
+		{"approval by the DPO who registered the requester alone", func(t *testing.T, g *govFixture) {
+			g.newKey(t, "cara")
+			if _, err := g.s.AddUser(g.ctx, g.people["dave"], store.UserSpec{Name: "cara", Role: store.RoleClinician, Key: g.pubs["cara"]}, nil); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "c.mp4")
+			if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-t", "1",
+				"-c:v", "libx264", "-preset", "ultrafast", "-metadata", "comment=cara", "-y", path).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg: %v %s", err, out)
+			}
+			c, err := g.s.Import(g.ctx, path, store.ImportOptions{Owner: "cara"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := g.request(t, "cara", c, "")
+			if _, err := g.s.Approve(g.ctx, g.people["dave"], r.ID, store.ApproveOptions{}); !errors.Is(err, store.ErrLinked) {
+				t.Fatalf("custody let dave approve: %v", err)
+			}
+			g.forge(t, "dave", "approve", c.ID, store.ApprovePayload{Request: r.ID, Requester: r.RequesterKey, ExpiresAt: hourOn(),
+				Statement: g.stmt(t, "dave", "approve", "request "+r.ID, "clip "+c.ID)})
+		}, []string{"gov-approval-linked"}},
+		{"name given to a new key", func(t *testing.T, g *govFixture) {
+			if _, err := g.s.RemoveUser(g.ctx, g.people["dana"], "ian", store.RemoveUserOptions{Reason: "left"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			g.addUser(t, "dana", "ian", store.RoleInvestigator, g.newKey(t, "ian2"), "")
+		}, []string{"gov-name-reused"}},
+		{"key given to a new name", func(t *testing.T, g *govFixture) {
+			if _, err := g.s.RemoveUser(g.ctx, g.people["dana"], "ian", store.RemoveUserOptions{Reason: "left"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			g.addUser(t, "dana", "ivan", store.RoleInvestigator, g.pubs["ian"], "")
+		}, []string{"gov-name-reused"}},
+		{"request of a clip by a reused name", func(t *testing.T, g *govFixture) {
+			if _, err := g.s.RemoveUser(g.ctx, g.people["dana"], "nina", store.RemoveUserOptions{Reason: "left", Force: true}, nil); err != nil {
+				t.Fatal(err)
+			}
+			g.addUser(t, "dave", "nina", store.RoleClinician, g.newKey(t, "nina-new"), "")
+			if _, err := g.s.Request(g.ctx, g.people["nina-new"], g.a.ID, store.RequestOptions{Reason: "r", Incident: "i"}); !errors.Is(err, store.ErrNotOwner) {
+				t.Fatalf("custody let the new key request the old clip: %v", err)
+			}
+			g.forge(t, "nina-new", "request", g.a.ID, store.RequestPayload{ID: "0000000000dd", Reason: "r", Incident: "i", ExpiresAt: hourOn(),
+				Statement: g.stmt(t, "nina-new", "request", "request 0000000000dd", "clip "+g.a.ID)})
+		}, []string{"gov-name-reused", "gov-request-not-owner", "key-recipients"}},
+		{"purge before retention ends", func(t *testing.T, g *govFixture) {
+			g.forge(t, "station", "purge", g.a.ID, store.PurgePayload{Reason: store.PurgeRetention, PolicyTime: time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339), SHA256: g.a.Object.SHA256})
+		}, []string{"gov-purge-early"}},
+		{"grant destroyed before it expired", func(t *testing.T, g *govFixture) {
+			r := g.approve(t, "dana", g.request(t, "nina", g.a, ""), 0)
+			g.forge(t, "station", "grant.shred", g.a.ID, store.ShredPayload{Request: r.ID, Grant: *r.Grant, Why: "expired", PolicyTime: time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+		}, []string{"gov-shred-early"}},
 		{"sealed file outside the store", func(t *testing.T, g *govFixture) {
 			r := g.request(t, "nina", g.a, "")
 			g.forge(t, "dana", "approve", g.a.ID, store.ApprovePayload{Request: r.ID, Requester: r.RequesterKey, ExpiresAt: hourOn(),
@@ -522,4 +626,18 @@ func openWith(g *govFixture, o store.Object, who string) ([]byte, error) {
 	var b bytes.Buffer
 	_, err = b.ReadFrom(r)
 	return b.Bytes(), err
+}
+
+// TestRuleCodesDocumented: every code of the store's rule table, which
+// verify reports, is in the list of codes at the top of governance.go.
+func TestRuleCodesDocumented(t *testing.T) {
+	src, err := os.ReadFile("governance.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range store.RuleCodes() {
+		if !strings.Contains(string(src), "//\t"+code+" ") {
+			t.Errorf("%s is not documented in verify/governance.go", code)
+		}
+	}
 }

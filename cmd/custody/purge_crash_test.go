@@ -126,10 +126,13 @@ func makePurgeStore(t *testing.T, work, dir string) purgeWant {
 		t.Fatal(err)
 	}
 	dpo, nurse := testPerson(t, work, "dpo"), testPerson(t, work, "nurse")
-	if _, err := s.AddUser(ctx, nil, store.UserSpec{Name: "dpo", Role: store.RoleDPO, Key: dpo.pub}, nil); err != nil {
+	// The station registers both while the store has no DPO (the DPO, who
+	// approves the nurse's requests, must not be the one who registered her
+	// alone).
+	if _, err := s.AddUser(ctx, nil, store.UserSpec{Name: "nurse", Role: store.RoleClinician, Key: nurse.pub}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddUser(ctx, dpo.p, store.UserSpec{Name: "nurse", Role: store.RoleClinician, Key: nurse.pub}, nil); err != nil {
+	if _, err := s.AddUser(ctx, nil, store.UserSpec{Name: "dpo", Role: store.RoleDPO, Key: dpo.pub}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var want purgeWant

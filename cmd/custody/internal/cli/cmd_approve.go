@@ -25,7 +25,10 @@ a one-time grant bound to this request, clip, requester and expiry.
 
 Refused: approval by anyone but a DPO, approval of one's own request, of a
 request for another clip than --clip, of a request already approved or
-used, and of a lapsed request.`,
+used, and of a lapsed request. Dual control means two people, so a DPO
+does not approve the request of someone they registered alone (every
+clinician and investigator is registered by one DPO), nor of someone who
+registered them alone: another DPO approves.`,
 		Example: `  custody approve --store /srv/custody 9c1e2f3a4b5d --clip 3f5a9c0d12ab -i ~/.ssh/dpo_ed25519
   custody approve --store /srv/custody 9c1e2f3a4b5d --valid 2h -i dpo.pub -i yubikey-identity.txt`,
 		Args: cobra.ExactArgs(1),

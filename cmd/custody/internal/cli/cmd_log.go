@@ -33,6 +33,13 @@ Entries that break a governance rule or look like misuse are flagged:
                           within its window (default 3 per hour)
   release-without-reason  a hold lifted with no reason given
   ...-by-non-dpo, self-approval, purge-while-held, clock-override
+  and the breaks of the rules verify applies (custody refuses them; a
+  ledger written some other way, or by an older custody, may hold them):
+  user-not-dpo, dpo-unseconded (a DPO registered by one person),
+  name-reused, approval-linked (approver and requester linked by a
+  registration one of them made alone), request-not-owner, purge-early
+  (a clip purged before it was due, at the time the entry carries: a
+  clock override), shred-early
 
 --since takes an RFC 3339 time or a duration ago (24h, 7d). --anomalies
 prints only flagged entries.`,

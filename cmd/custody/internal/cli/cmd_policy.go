@@ -16,7 +16,9 @@ func newPolicyCmd(e *env) *cobra.Command {
 clip is kept unless held; default 48h), how long an approval stays usable
 (24h), how long a request waits for approval (7d), and the burst threshold
 custody log flags (3 requests per hour). Only a DPO may change it, and each
-change is ledgered with the old and new values and a reason.`,
+change is ledgered with the old and new values and a reason. Dual
+control and the DPO seconder role (who besides a DPO may give the second
+signature that registers a DPO) are set at init and never change.`,
 	}
 	var sf storeFlags
 	show := &cobra.Command{
@@ -37,8 +39,12 @@ change is ledgered with the old and new values and a reason.`,
 			if sf.json {
 				return e.json(p)
 			}
-			fmt.Fprintf(e.stdout, "retention         %s after recording\ndual control      %v\ngrant validity    %s\nrequest validity  %s\nburst threshold   %d requests per %s\n",
-				p.Retention, p.DualControl, p.GrantValidity, p.RequestValidity, p.BurstRequests, p.BurstWindow)
+			seconder := "DPOs only"
+			if p.DPOSeconder != "" {
+				seconder = "DPOs or a " + p.DPOSeconder
+			}
+			fmt.Fprintf(e.stdout, "retention         %s after recording\ndual control      %v\ngrant validity    %s\nrequest validity  %s (and DPO proposals)\nburst threshold   %d requests per %s\nDPO seconders     %s\n",
+				p.Retention, p.DualControl, p.GrantValidity, p.RequestValidity, p.BurstRequests, p.BurstWindow, seconder)
 			return nil
 		},
 	}

@@ -50,7 +50,10 @@ and custody-purge.timer:
   WantedBy=timers.target
 
 The policy clock is $CUSTODY_NOW if set (see custody status); a purge
-records the time it decided for.`,
+records the time it decided for. It never purges ahead of the real clock:
+a clip due at a later policy time but not yet is kept (and reported), and
+custody verify fails on a purge of a clip not due at the time its entry
+carries.`,
 		Example: `  custody purge --store /srv/custody --dry-run
   custody purge --store /srv/custody --passphrase-file /etc/custody/passphrase --json`,
 		Args: cobra.NoArgs,
@@ -97,6 +100,9 @@ records the time it decided for.`,
 			}
 			for _, k := range rep.Kept {
 				fmt.Fprintf(e.stdout, "kept clip %s (%s) on hold for %v\n", k.Clip, k.Reason, k.Incidents)
+			}
+			for _, k := range rep.NotYetDue {
+				fmt.Fprintf(e.stdout, "kept clip %s: due (%s) at the policy time, not by the real clock (until %s); a purge never runs ahead of it\n", k.Clip, k.Reason, k.ExpiresAt)
 			}
 			for _, g := range rep.Grants {
 				fmt.Fprintf(e.stdout, "%s the expired approval of request %s\n", map[bool]string{true: "would destroy", false: "destroyed"}[opts.DryRun], g)
