@@ -387,7 +387,11 @@ func (t *Tlog) Check(ctx context.Context, log *Log, full bool) *Status {
 		probe = s
 	}
 	if probe == nil {
-		return st // nothing signed to ask with: it has cosigned nothing for this store yet
+		// Nothing signed to ask with: it has cosigned nothing for this
+		// store yet (or witnessed/ was removed; the next checkpoint the
+		// station signs asks it). Make sure at least that it answers.
+		st.Err = t.reachable(ctx)
+		return st
 	}
 	a, err := t.submit(ctx, probe.Size, nil, probe.note)
 	if err != nil {
@@ -412,6 +416,20 @@ func (t *Tlog) Check(ctx context.Context, log *Log, full bool) *Status {
 		st.Err = t.refusal(log, probe.NoteCheckpoint, probe.Size, a)
 	}
 	return st
+}
+
+// reachable checks a witness answers add-checkpoint as one: a request
+// with no checkpoint is malformed, which a witness answers 400 before
+// looking at anything else, and which changes nothing.
+func (t *Tlog) reachable(ctx context.Context) error {
+	a, err := t.submit(ctx, 0, nil, nil)
+	if err != nil {
+		return err
+	}
+	if a.status != http.StatusBadRequest {
+		return fmt.Errorf("%w: %s answered %d to a request without a checkpoint, where a tlog witness answers 400: is the URL its submission prefix?", ErrWitnessUnreachable, t.endpoint, a.status)
+	}
+	return nil
 }
 
 // judgeSize judges the size the witness says it holds, when it is not the

@@ -121,9 +121,16 @@ func TestTlogPublishAndCheck(t *testing.T) {
 	w := e.client()
 	long := ledger(t, e.station, 6, "a")
 	log := e.log(long)
-	if st := w.Check(ctx, log, true); st.Err != nil || st.Size != 0 || len(st.Held) != 0 || e.requests.Load() != 0 {
-		t.Fatalf("nothing kept yet: %+v, %d requests", st, e.requests.Load())
+	if st := w.Check(ctx, log, true); st.Err != nil || st.Size != 0 || len(st.Held) != 0 {
+		t.Fatalf("nothing kept yet: %+v", st)
 	}
+	// With nothing to ask with, Check still makes sure a witness answers
+	// there: the wrong URL prefix is an error, before anything is sent.
+	wrong, _ := witness.New(witness.Spec{Name: "tw", Kind: witness.KindTlog, Location: e.hs.URL, Key: e.vkey}, e.storeDir)
+	if st := wrong.Check(ctx, log, true); !errors.Is(st.Err, witness.ErrWitnessUnreachable) || !strings.Contains(st.Err.Error(), "404") {
+		t.Fatalf("wrong prefix: %+v", st)
+	}
+	e.requests.Store(0)
 	// First publish (old 0), then with proofs from 1 to 3 and 3 to 6.
 	for _, size := range []uint64{1, 3, 6} {
 		if err := w.Publish(ctx, log, published(t, long, size, e.station)); err != nil {
@@ -545,6 +552,44 @@ func FuzzParseAddCheckpoint(f *testing.F) {
 		// What parses is exactly one way of writing it.
 		if again := witness.AddCheckpointBody(req.Old, req.Proof, req.Note); !bytes.Equal(again, body) {
 			t.Fatalf("parsed %q, rewritten %q", body, again)
+		}
+	})
+}
+
+// FuzzServeAddCheckpoint runs whole requests through the witness: no
+// input makes it fail other than as the protocol says, and nothing but a
+// checkpoint the log signed is ever cosigned.
+func FuzzServeAddCheckpoint(f *testing.F) {
+	station := signer(f, "station")
+	l := ledger(f, station, 5, "a")
+	for _, size := range []uint64{1, 5} {
+		p := checkpoint(f, l, size, station, t0)
+		n, _ := p.Checkpoint.SignNote(station)
+		f.Add(witness.AddCheckpointBody(0, nil, n))
+	}
+	f.Add([]byte("old 0\n\n"))
+	f.Add([]byte("old 0\n\nexample.com/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— example.com/log AAAA\n"))
+	skey, _, _ := note.GenerateKey(rand.Reader, "witness.test/fuzz")
+	logKey, _ := manifest.NoteVerifierKey(origin, station.PublicKey())
+	srv, err := witness.NewServer(witness.ServerConfig{Key: skey, LogKeys: []string{logKey}, State: f.TempDir()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/add-checkpoint", bytes.NewReader(body)))
+		switch rec.Code {
+		case 200:
+			req, err := witness.ParseAddCheckpoint(body)
+			if err != nil {
+				t.Fatalf("cosigned a request that does not parse: %q", body)
+			}
+			if _, err := manifest.OpenNote(req.Note, []ssh.PublicKey{station.PublicKey()}, nil); err != nil {
+				t.Fatalf("cosigned %q: %v", req.Note, err)
+			}
+		case 400, 403, 404, 409, 413, 422:
+		default:
+			t.Fatalf("answered %d to %q", rec.Code, body)
 		}
 	})
 }
