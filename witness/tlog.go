@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -43,9 +44,24 @@ type Tlog struct {
 	backoff  time.Duration // before the one retry after a network error
 }
 
+// tlogClient bounds each stage, so that a witness whose host has gone
+// quiet delays a write by seconds, not minutes.
+var tlogClient = &http.Client{
+	Timeout: tlogTimeout,
+	Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: tlogTimeout,
+		IdleConnTimeout:       30 * time.Second,
+		MaxIdleConnsPerHost:   2,
+		ForceAttemptHTTP2:     true,
+	},
+}
+
 // Timeouts of a tlog witness request.
 const (
-	tlogTimeout  = 15 * time.Second
+	tlogTimeout  = 10 * time.Second
 	tlogBackoff  = time.Second
 	maxTlogReply = 64 << 10
 	// MaxProofLines is how many consistency proof lines a request may
@@ -98,7 +114,7 @@ func newTlog(s Spec, state string) (Witness, error) {
 		// By the witness's key, not its name or URL: the same witness
 		// moved to another address keeps what it cosigned.
 		file:    fmt.Sprintf("%s-%08x", safeName(v.Name()), v.KeyHash()),
-		client:  &http.Client{Timeout: tlogTimeout},
+		client:  tlogClient,
 		backoff: tlogBackoff,
 	}, nil
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/custody-evidence/custody/witness"
 	"github.com/spf13/cobra"
@@ -278,13 +280,17 @@ witness.trust.example/custody is the convention.`,
 			if name == "" || out == "" {
 				return usagef("give the witness's --name and the key file to write (-o)")
 			}
+			badName := usagef("--name %q: a witness name has no spaces or '+' (e.g. witness.trust.example/custody)", name)
+			if strings.ContainsFunc(name, unicode.IsSpace) || !utf8.ValidString(name) {
+				return badName
+			}
 			skey, vkey, err := note.GenerateKey(rand.Reader, name)
 			if err != nil {
-				return usageErr(fmt.Errorf("--name %q: %v (a name has no spaces or '+'; e.g. witness.trust.example/custody)", name, err))
+				return badName
 			}
 			cvkey, err := tnote.VKeyToCosignatureV1(vkey)
 			if err != nil {
-				return err
+				return badName
 			}
 			if err := writeNewFile(out, []byte(skey+"\n"), 0o600); err != nil {
 				return err
