@@ -83,6 +83,28 @@ func TestTlogWitnessCatchesRollback(t *testing.T) {
 	if after := snapshot(t, s.Dir); after != before {
 		t.Fatal("the refused write changed the store")
 	}
+
+	// Recovery is explicit: a recorded loss accounts for what the witness
+	// holds, writing goes on, and the witness, which never goes back,
+	// says it takes nothing more from this store until it is reset.
+	loss, err := s2.RecordLoss(ctx, nil, "rolled back by an intruder; no backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loss.Kept != 3 || len(loss.Lost) != 1 || loss.Lost[0].Size != 4 {
+		t.Fatalf("loss %+v", loss)
+	}
+	warnings = nil
+	s2.WitnessError = s.WitnessError
+	if _, err := s2.Import(ctx, makeClip(t, filepath.Join(t.TempDir(), "c.mp4"), "-metadata", "title=c"), store.ImportOptions{}); err != nil {
+		t.Fatalf("write after the recorded loss: %v", err)
+	}
+	if len(warnings) != 1 || !errors.Is(warnings[0], witness.ErrWitnessRefused) {
+		t.Fatalf("witness warnings after the loss: %v", warnings)
+	}
+	if r := verified(t, s.Dir); len(r.Problems) != 0 {
+		t.Fatal(r.Problems)
+	}
 }
 
 func hasCode(r *verify.Report, code string) bool {

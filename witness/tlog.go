@@ -358,6 +358,11 @@ func (t *Tlog) send(ctx context.Context, log *Log, old uint64, signed *manifest.
 }
 
 func (t *Tlog) ahead(log *Log, size uint64) error {
+	for _, l := range log.Losses {
+		if size > l.Kept {
+			return fmt.Errorf("%w: %s holds a checkpoint of %d entries of %s, of the history a recorded loss gave up (entry %d): it takes no checkpoint of this ledger until its operator resets its record of this store", ErrWitnessRefused, t.endpoint, size, log.Origin, l.Seq)
+		}
+	}
 	return fmt.Errorf("%w: %s has cosigned a checkpoint of %d entries of %s, the ledger has %d: entries were removed, or the store was rolled back to an older copy", ErrWitnessAhead, t.endpoint, size, log.Origin, log.Ledger.Len())
 }
 

@@ -342,7 +342,13 @@ ever moves a store forward along a consistency proof, so anyone may submit.
 It listens on 127.0.0.1 with a free port unless --addr says otherwise; put
 it behind TLS (a reverse proxy) when it is reached over a network. The
 first line printed is its URL, for custody witness add. Ctrl-C stops it
-after the requests in progress.`,
+after the requests in progress.
+
+It never moves a store backwards. If a store's DPO records a loss of
+ledger entries (custody recover-ledger), the witness keeps refusing that
+store's checkpoints until its operator, having checked the loss record,
+stops it and removes the store's file (named after the store's origin)
+from --state; it then takes the store's next checkpoint afresh.`,
 		Example: `  custody witness serve --key witness.key --state /var/lib/custody-witness \
       --log-key custody/store/3f2a...+1a2b3c4d+AQ... --addr 0.0.0.0:8470`,
 		Args: cobra.NoArgs,
