@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/custody-evidence/custody/internal/atomicfile"
 	"github.com/custody-evidence/custody/manifest"
@@ -251,11 +253,19 @@ func ParseTlogSize(body []byte) (uint64, error) {
 	return n, nil
 }
 
+// excerptBytes is the start of what another party sent, safe to print:
+// control, format (bidi) and invalid characters become '?'.
 func excerptBytes(b []byte) string {
-	if len(b) > 64 {
-		return string(b[:64]) + "..."
+	s, more := string(b), ""
+	if len(s) > 64 {
+		s, more = s[:64], "..."
 	}
-	return string(b)
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s) + more
 }
 
 // cosigned checks a 200 answer's cosignatures on note: at least one by
@@ -279,7 +289,7 @@ func (t *Tlog) cosigned(log *Log, note []byte, a *answer) ([]byte, *manifest.Not
 // operator must do about it.
 func (t *Tlog) refusal(log *Log, signed *manifest.NoteCheckpoint, old uint64, a *answer) error {
 	vkey, _ := manifest.NoteVerifierKey(log.Origin, signed.Signer)
-	said := strings.TrimSpace(excerptBytes(a.body))
+	said := excerptBytes(bytes.TrimSpace(a.body))
 	switch a.status {
 	case http.StatusNotFound:
 		return fmt.Errorf("%w (404 %s): it does not witness %s; its operator must add this log with the station's key: custody witness serve --log-key %s", ErrWitnessRefused, said, log.Origin, vkey)

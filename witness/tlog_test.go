@@ -608,3 +608,32 @@ func FuzzParseTlogSize(f *testing.F) {
 		}
 	})
 }
+
+// TestTlogHostileAnswers: what a hostile or broken server at the witness's
+// URL says reaches the operator only as safe text, and never counts as a
+// cosignature.
+func TestTlogHostileAnswers(t *testing.T) {
+	ctx := context.Background()
+	e := newTlogEnv(t)
+	l := ledger(t, e.station, 3, "a")
+	var status atomic.Int64
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status.Load() == 200 {
+			w.Write([]byte("— witness.test/w1 AAAA\n"))
+			return
+		}
+		http.Error(w, "\x1b[2J\u202egone\x07", int(status.Load()))
+	}))
+	defer hostile.Close()
+	w, _ := witness.New(witness.Spec{Name: "tw", Kind: witness.KindTlog, Location: hostile.URL, Key: e.vkey}, t.TempDir())
+	for _, code := range []int64{400, 500, 200} {
+		status.Store(code)
+		err := w.Publish(ctx, e.log(l), published(t, l, 3, e.station))
+		if err == nil || strings.ContainsAny(err.Error(), "\x1b\u202e\x07") {
+			t.Errorf("%d: %q", code, err)
+		}
+	}
+	if st := w.Check(ctx, e.log(l), true); st.Size != 0 || len(st.Bad()) != 0 {
+		t.Errorf("hostile witness: %+v", st)
+	}
+}
