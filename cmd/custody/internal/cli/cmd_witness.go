@@ -1,14 +1,27 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/custody-evidence/custody/witness"
 	"github.com/spf13/cobra"
+	tnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func newWitnessCmd(e *env) *cobra.Command {
@@ -26,7 +39,8 @@ behind or that the ledger contradicts.
 Witnesses are registered in the ledger, by the station operator while the
 store has no DPO and by a DPO after, so verify consults the same ones.`,
 	}
-	cmd.AddCommand(newWitnessAddCmd(e), newWitnessRemoveCmd(e), newWitnessListCmd(e))
+	cmd.AddCommand(newWitnessAddCmd(e), newWitnessRemoveCmd(e), newWitnessListCmd(e),
+		newWitnessKeygenCmd(e), newWitnessServeCmd(e))
 	return cmd
 }
 
@@ -242,4 +256,207 @@ accounted for instead of reported as a rollback.`,
 	fl.StringArrayVarP(&identities, "identity", "i", nil, "the DPO recording it: "+identityHelp)
 	fl.BoolVar(&f.json, "json", false, "print the loss record as JSON")
 	return cmd
+}
+
+func newWitnessKeygenCmd(e *env) *cobra.Command {
+	var (
+		name, out string
+		jsonOut   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "keygen --name NAME -o KEYFILE [--json]",
+		Short: "Make a tlog witness's cosigning key",
+		Long: `Make the Ed25519 key a tlog witness (custody witness serve) cosigns with.
+The private key is written to KEYFILE (mode 0600, in the signed-note form
+PRIVATE+KEY+NAME+HASH+BASE64); keep it on the witness's host only. The
+verifier key is printed: give it to each store that registers the witness
+(custody witness add ... --key VKEY).
+
+NAME identifies the witness in its cosignatures: a schema-less URL such as
+witness.trust.example/custody is the convention.`,
+		Example: `  custody witness keygen --name witness.trust.example/custody -o /etc/custody-witness/witness.key`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" || out == "" {
+				return usagef("give the witness's --name and the key file to write (-o)")
+			}
+			badName := usagef("--name %q: a witness name has no spaces or '+' (e.g. witness.trust.example/custody)", name)
+			if strings.ContainsFunc(name, unicode.IsSpace) || !utf8.ValidString(name) {
+				return badName
+			}
+			skey, vkey, err := note.GenerateKey(rand.Reader, name)
+			if err != nil {
+				return badName
+			}
+			cvkey, err := tnote.VKeyToCosignatureV1(vkey)
+			if err != nil {
+				return badName
+			}
+			if err := writeNewFile(out, []byte(skey+"\n"), 0o600); err != nil {
+				return err
+			}
+			if jsonOut {
+				return e.json(map[string]string{"name": name, "vkey": cvkey, "key_file": out})
+			}
+			fmt.Fprintln(e.stdout, cvkey)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&name, "name", "", "the witness's name (e.g. witness.trust.example/custody)")
+	fl.StringVarP(&out, "output", "o", "", "write the private key to this file (never overwritten)")
+	fl.BoolVar(&jsonOut, "json", false, "print the name and verifier key as JSON")
+	return cmd
+}
+
+// witnessServeOptions are the flags of custody witness serve.
+type witnessServeOptions struct {
+	keyFile, state, addr, logKeysFile string
+	logKeys                           []string
+	json                              bool
+}
+
+func newWitnessServeCmd(e *env) *cobra.Command {
+	var o witnessServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve --key KEYFILE --state DIR --log-key VKEY... [--addr HOST:PORT]",
+		Short: "Run a C2SP tlog witness for custody stores (on another host)",
+		Long: `Run a transparency-log witness (c2sp.org/tlog-witness) that custody stores
+publish their checkpoints to. For each store it keeps the latest checkpoint
+it cosigned (size and root, written durably to --state, one file per
+store); it accepts a new one only if the store's station key signed it and
+a consistency proof shows it extends the one it holds, and answers with a
+cosignature (c2sp.org/tlog-cosignature). A store that is rolled back, or
+whose ledger is rewritten, can no longer show it extends what the witness
+holds: its next write refuses and custody verify fails.
+
+Run it on a host that whoever can write the store cannot reach, under an
+account of its own. Give it each store's key with --log-key (custody key
+--store DIR --vkey prints it; the key's name is the store's origin) or in
+--log-keys FILE, one per line. Its own key comes from custody witness
+keygen; the verifier key printed here is what stores register.
+
+Requests carry no token or password: the protocol authenticates each
+request by the store's signature on the checkpoint, and the witness only
+ever moves a store forward along a consistency proof, so anyone may submit.
+It listens on 127.0.0.1 with a free port unless --addr says otherwise; put
+it behind TLS (a reverse proxy) when it is reached over a network. The
+first line printed is its URL, for custody witness add. Ctrl-C stops it
+after the requests in progress.
+
+It never moves a store backwards. If a store's DPO records a loss of
+ledger entries (custody recover-ledger), the witness keeps refusing that
+store's checkpoints until its operator, having checked the loss record,
+stops it and removes the store's file (named after the store's origin)
+from --state; it then takes the store's next checkpoint afresh.`,
+		Example: `  custody witness serve --key witness.key --state /var/lib/custody-witness \
+      --log-key custody/store/3f2a...+1a2b3c4d+AQ... --addr 0.0.0.0:8470`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runWitnessServe(cmd.Context(), e, o) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.keyFile, "key", "", "the witness's private key file (custody witness keygen)")
+	fl.StringVar(&o.state, "state", "", "directory where it keeps each store's latest cosigned checkpoint")
+	fl.StringArrayVar(&o.logKeys, "log-key", nil, "a store's note verifier key (custody key --vkey); repeatable")
+	fl.StringVar(&o.logKeysFile, "log-keys", "", "a file of store verifier keys, one per line ('#' starts a comment)")
+	fl.StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on")
+	fl.BoolVar(&o.json, "json", false, "print the URL, key and stores as JSON")
+	return cmd
+}
+
+func runWitnessServe(ctx context.Context, e *env, o witnessServeOptions) error {
+	if o.keyFile == "" || o.state == "" {
+		return usagef("give the witness's key (--key) and its state directory (--state)")
+	}
+	skey, err := readWitnessKey(o.keyFile)
+	if err != nil {
+		return err
+	}
+	keys := o.logKeys
+	if o.logKeysFile != "" {
+		more, err := readKeyLines(o.logKeysFile)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, more...)
+	}
+	srv, err := witness.NewServer(witness.ServerConfig{Key: skey, LogKeys: keys, State: o.state,
+		Logf: func(format string, a ...any) {
+			fmt.Fprintf(e.stderr, "custody: witness: %s "+format+"\n", append([]any{time.Now().UTC().Format(time.RFC3339)}, a...)...)
+		}})
+	if errors.Is(err, witness.ErrServerConfig) {
+		return usageErr(err)
+	}
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return usageErr(fmt.Errorf("--addr %s: %v", o.addr, err))
+	}
+	url := "http://" + ln.Addr().String()
+	if o.json {
+		err = e.json(map[string]any{"url": url, "key": srv.VerifierKey(), "logs": srv.Origins()})
+	} else {
+		_, err = fmt.Fprintf(e.stdout, "%s\nkey %s\n", url, srv.VerifierKey())
+		for _, origin := range srv.Origins() {
+			fmt.Fprintf(e.stdout, "log %s\n", origin)
+		}
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(""), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "custody: witness stopped")
+	return nil
+}
+
+// readWitnessKey reads a witness private key file, which only its owner
+// may read.
+func readWitnessKey(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return "", withHint(fmt.Errorf("witness key %s can be read by others (mode %04o)", path, fi.Mode().Perm()), "chmod 600 "+path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSpace(data)), nil
+}
+
+// readKeyLines reads verifier keys, one per line, skipping blank lines
+// and '#' comments.
+func readKeyLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out, sc.Err()
 }
