@@ -25,7 +25,7 @@ import (
 // the next write refuses.
 func TestAttackRow05TlogWitness(t *testing.T) {
 	testenv.Tool(t, "ffmpeg")
-	a := &cliRun{t: t, bin: testenv.StaticBinary(t), dir: t.TempDir()}
+	a := &witnessRun{t: t, bin: testenv.StaticBinary(t), dir: t.TempDir()}
 	st := a.path("st")
 	testenv.Run(t, "age-keygen", "-o", a.path("dpo.key"))
 	os.WriteFile(a.path("dpo.pub"), []byte(testenv.Run(t, "age-keygen", "-y", a.path("dpo.key"))), 0o644)
@@ -86,15 +86,15 @@ func TestAttackRow05TlogWitness(t *testing.T) {
 	}
 }
 
-// cliRun runs the custody binary in a work directory.
-type cliRun struct {
+// witnessRun runs the custody binary in a work directory.
+type witnessRun struct {
 	t        *testing.T
 	bin, dir string
 }
 
-func (a *cliRun) path(name string) string { return filepath.Join(a.dir, name) }
+func (a *witnessRun) path(name string) string { return filepath.Join(a.dir, name) }
 
-func (a *cliRun) command(args ...string) *exec.Cmd {
+func (a *witnessRun) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(a.bin, args...)
 	cmd.Dir = a.dir
 	cmd.Env = append(os.Environ(), "CUSTODY_PASSPHRASE=row05-pass", "CUSTODY_WITNESSES=")
@@ -102,7 +102,7 @@ func (a *cliRun) command(args ...string) *exec.Cmd {
 }
 
 // run returns stdout, stderr and the exit code.
-func (a *cliRun) run(args ...string) (string, string, int) {
+func (a *witnessRun) run(args ...string) (string, string, int) {
 	a.t.Helper()
 	cmd := a.command(args...)
 	var out, errb bytes.Buffer
@@ -118,7 +118,7 @@ func (a *cliRun) run(args ...string) (string, string, int) {
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
 
-func (a *cliRun) must(args ...string) string {
+func (a *witnessRun) must(args ...string) string {
 	a.t.Helper()
 	out, errOut, code := a.run(args...)
 	if code != 0 {
@@ -127,7 +127,7 @@ func (a *cliRun) must(args ...string) string {
 	return out
 }
 
-func (a *cliRun) clip(name string) {
+func (a *witnessRun) clip(name string) {
 	a.t.Helper()
 	testenv.Run(a.t, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-metadata", "title="+name, "-y", a.path(name))
@@ -144,7 +144,7 @@ type servedWitness struct {
 
 // startWitness starts custody witness serve and reads its URL from the
 // first line of its output; nil (and a test error) if it does not start.
-func (a *cliRun) startWitness(args ...string) *servedWitness {
+func (a *witnessRun) startWitness(args ...string) *servedWitness {
 	a.t.Helper()
 	w := &servedWitness{t: a.t, cmd: a.command(args...), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	w.cmd.Stderr = w.stderr
