@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Damage is what custody could and could not read of a damaged recording.
@@ -332,7 +334,7 @@ func ffLines(stderr, path string, max int) []string {
 	seen := map[string]bool{}
 	for l := range strings.SplitSeq(stderr, "\n") {
 		l = strings.TrimSpace(ffPrefix.ReplaceAllString(strings.TrimSpace(l), ""))
-		l = strings.TrimPrefix(l, path+": ")
+		l = strings.Map(printableRune, strings.TrimPrefix(l, path+": "))
 		if l == "" || seen[l] || strings.HasPrefix(l, "Last message repeated") {
 			continue
 		}
@@ -344,6 +346,16 @@ func ffLines(stderr, path string, max int) []string {
 		out = append(out, l)
 	}
 	return out
+}
+
+// printableRune keeps ffmpeg's messages, which may quote the file's own
+// bytes and go into the ledger and onto terminals, free of control and
+// bidirectional-override characters.
+func printableRune(r rune) rune {
+	if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+		return '?'
+	}
+	return r
 }
 
 // truncationRE matches the demuxers' words for data that stops short.

@@ -129,9 +129,9 @@ func TestHead(t *testing.T) {
 
 func TestFFLines(t *testing.T) {
 	in := "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d2b3cdd7c0] moov atom not found\n/x/a.mp4: Invalid data found\n" +
-		"[h264 @ 0x1] moov atom not found\nthree\nfour\nfive\n"
+		"[h264 @ 0x1] moov atom not found\nthree \x1b[31mred\u202e\nfour\nfive\n"
 	got := ffLines(in, "/x/a.mp4", 4)
-	want := []string{"moov atom not found", "Invalid data found", "three", "four", "(and more)"}
+	want := []string{"moov atom not found", "Invalid data found", "three ?[31mred?", "four", "(and more)"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q", got)
 	}
