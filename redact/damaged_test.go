@@ -19,7 +19,8 @@ import (
 // as incomplete (not "not a recording") before ffmpeg starts and writes
 // nothing, whether it is probed here or its import record says so. A
 // faststart MP4 cut just after its moov has video that does not decode
-// either: incomplete, with nothing written.
+// either: incomplete, with nothing written, before ffmpeg starts when the
+// record says nothing decodes, or when ffmpeg gives no frame.
 func TestRedactDamaged(t *testing.T) {
 	dir := t.TempDir()
 	plain := facesClip(t, dir, "plain.mp4", "2")
@@ -43,6 +44,12 @@ func TestRedactDamaged(t *testing.T) {
 	if err != nil || !headInfo.Damaged || headInfo.Video == nil {
 		t.Fatalf("examine: %v %+v", err, headInfo)
 	}
+	// An import record by which something (the audio, say) decodes: the
+	// decoder is started, and gives no frame.
+	audioOnly := *headInfo
+	dmg := *headInfo.Damage
+	dmg.DecodableDuration = 0.5
+	audioOnly.Damage = &dmg
 	for _, tc := range []struct {
 		name, in string
 		info     *media.Info
@@ -50,7 +57,8 @@ func TestRedactDamaged(t *testing.T) {
 	}{
 		{"no moov, probed", nomoov, nil, "damaged and nothing in it decodes: no moov box"},
 		{"no moov, import record", nomoov, examined, "no video in it decodes (no moov box"},
-		{"cut after the moov", headOnly, headInfo, "damaged and no frame decodes"},
+		{"cut after the moov", headOnly, headInfo, "no video in it decodes (truncated at byte"},
+		{"cut after the moov, audio said to decode", headOnly, &audioOnly, "damaged and no frame decodes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.mp4")
