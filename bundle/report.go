@@ -260,6 +260,10 @@ func mediaLine(c *store.Clip) string {
 	} else {
 		s += "; no audio"
 	}
+	if m.Damaged && m.Damage != nil {
+		// The duration above is what decodes; say why it is short.
+		s += "; DAMAGED, sealed as received: " + m.Damage.Summary()
+	}
 	return s
 }
 

@@ -22,7 +22,12 @@ var ErrToolMissing = errors.New("ffprobe/ffmpeg not found on PATH")
 
 // Info is what custody records about a recording's container and streams.
 type Info struct {
-	Container  string            `json:"container"`
+	Container string `json:"container"`
+	// Damaged is set for a recording that could not be read whole;
+	// Damage says what could and could not be read. Duration is then the
+	// part that decodes, not what the container declares.
+	Damaged    bool              `json:"damaged,omitempty"`
+	Damage     *Damage           `json:"damage,omitempty"`
 	Duration   float64           `json:"duration_s,omitempty"`
 	Bitrate    int64             `json:"bitrate,omitempty"`
 	Video      *VideoInfo        `json:"video,omitempty"`
@@ -30,6 +35,11 @@ type Info struct {
 	Streams    int               `json:"streams"`
 	Created    *time.Time        `json:"creation_time,omitempty"`
 	DeviceTags map[string]string `json:"device_tags,omitempty"`
+
+	// start is the container's start time; video and audio the ffprobe
+	// indexes of the streams described (-1: none).
+	start        float64
+	video, audio int
 }
 
 // VideoInfo describes the first video stream.
@@ -75,11 +85,13 @@ var deviceTagKeys = []string{"make", "model", "com.apple.quicktime.make", "com.a
 type probeJSON struct {
 	Format struct {
 		FormatName string            `json:"format_name"`
+		StartTime  string            `json:"start_time"`
 		Duration   string            `json:"duration"`
 		BitRate    string            `json:"bit_rate"`
 		Tags       map[string]string `json:"tags"`
 	} `json:"format"`
 	Streams []struct {
+		Index        int               `json:"index"`
 		CodecType    string            `json:"codec_type"`
 		CodecName    string            `json:"codec_name"`
 		Width        int               `json:"width"`
@@ -133,10 +145,20 @@ func Probe(ctx context.Context, input string) (*Info, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("%w: ffprobe: %s", ErrNotMedia, lastLine(msg))
+		return nil, &ProbeError{Stderr: msg}
 	}
 	return parseProbe(stdout.Bytes())
 }
+
+// ProbeError is ffprobe's refusal of a file: it is ErrNotMedia, and
+// Stderr keeps all that ffprobe said (the last line is usually the
+// least specific: "Invalid data found when processing input").
+type ProbeError struct{ Stderr string }
+
+func (e *ProbeError) Error() string {
+	return fmt.Sprintf("%v: ffprobe: %s", ErrNotMedia, lastLine(e.Stderr))
+}
+func (e *ProbeError) Unwrap() error { return ErrNotMedia }
 
 var colorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
@@ -155,7 +177,7 @@ func parseProbe(data []byte) (*Info, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("ffprobe printed unreadable JSON: %v", err)
 	}
-	info := &Info{Container: p.Format.FormatName, Streams: len(p.Streams)}
+	info := &Info{Container: p.Format.FormatName, Streams: len(p.Streams), video: -1, audio: -1}
 	if nonMediaFormats[p.Format.FormatName] {
 		return nil, fmt.Errorf("%w: ffprobe sees format %q", ErrNotMedia, p.Format.FormatName)
 	}
@@ -163,6 +185,7 @@ func parseProbe(data []byte) (*Info, error) {
 		return nil, fmt.Errorf("%w: a still image (%s), not a video or audio recording", ErrNotMedia, p.Format.FormatName)
 	}
 	info.Duration, _ = strconv.ParseFloat(p.Format.Duration, 64)
+	info.start, _ = strconv.ParseFloat(p.Format.StartTime, 64)
 	info.Bitrate, _ = strconv.ParseInt(p.Format.BitRate, 10, 64)
 	for _, s := range p.Streams {
 		switch s.CodecType {
@@ -192,14 +215,14 @@ func parseProbe(data []byte) (*Info, error) {
 					v.Rotation = int(*sd.Rotation)
 				}
 			}
-			info.Video = v
+			info.Video, info.video = v, s.Index
 		case "audio":
 			if info.Audio != nil {
 				continue
 			}
 			a := &AudioInfo{Codec: s.CodecName, Channels: s.Channels}
 			a.SampleRate, _ = strconv.Atoi(s.SampleRate)
-			info.Audio = a
+			info.Audio, info.audio = a, s.Index
 		}
 	}
 	if info.Video == nil && info.Audio == nil {

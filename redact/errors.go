@@ -1,8 +1,12 @@
 package redact
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/custody-evidence/custody/media"
 )
 
 // Sentinel errors of the redactor, for errors.Is. Inputs that are not
@@ -64,4 +68,50 @@ func (e *IncompleteError) Unwrap() error { return ErrIncomplete }
 
 func optErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrOptions, fmt.Sprintf(format, args...))
+}
+
+// Damaged says, as an *IncompleteError, that a recording known to be
+// damaged has no video that decodes (its media Info, from import or
+// probing, has no video stream, or nothing of it decodes): there is
+// nothing to redact, and the run stops as incomplete before reading a
+// byte. Nil for anything else.
+func Damaged(info *media.Info) error {
+	if info == nil || !info.Damaged || info.Video != nil && (info.Damage == nil || info.Damage.DecodableDuration > 0) {
+		return nil
+	}
+	reason := "damaged"
+	if info.Damage != nil {
+		reason = info.Damage.Summary()
+	}
+	return &IncompleteError{Reason: "the recording is damaged and no video in it decodes (" + reason + ")"}
+}
+
+// nothingDecodes turns the decoder's failure to give a single frame of a
+// recording known to be damaged into an *IncompleteError: it is redacted
+// as far as it decodes, which is nowhere. Other errors pass unchanged.
+func nothingDecodes(ctx context.Context, info *media.Info, err error) error {
+	if ctx.Err() != nil || !info.Damaged || !errors.Is(err, media.ErrNoFrames) && !errors.Is(err, media.ErrFFmpeg) {
+		return err
+	}
+	return &IncompleteError{Reason: "the recording is damaged and no frame decodes: " + err.Error()}
+}
+
+// ProbeInput probes a redaction's input. A local file that ffprobe cannot
+// read but whose bytes are a recording's (an MP4 cut off before its moov
+// was written) is a damaged recording of which nothing decodes: an
+// *IncompleteError, not media.ErrNotMedia.
+func ProbeInput(ctx context.Context, input string) (*media.Info, error) {
+	info, err := media.Probe(ctx, input)
+	if err == nil || !errors.Is(err, media.ErrNotMedia) {
+		return info, err
+	}
+	sig, serr := media.SniffFile(input)
+	if serr != nil || !sig.Recording() {
+		return nil, err
+	}
+	why := strings.TrimPrefix(err.Error(), media.ErrNotMedia.Error()+": ")
+	if sig.NoIndex {
+		why = "no moov box; " + why
+	}
+	return nil, &IncompleteError{Reason: fmt.Sprintf("the recording (%s) is damaged and nothing in it decodes: %s", sig, why)}
 }

@@ -313,9 +313,12 @@ func redactRun(ctx context.Context, input, format string, file *os.File, w io.Wr
 	go func() { v, _ := media.FFmpegVersion(ctx); version <- v }()
 	info := opt.Info
 	if info == nil {
-		if info, err = media.Probe(ctx, input); err != nil {
+		if info, err = ProbeInput(ctx, input); err != nil {
 			return nil, err
 		}
+	}
+	if err := Damaged(info); err != nil {
+		return nil, err
 	}
 	if info.Video == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoVideo, input)
@@ -342,7 +345,7 @@ func redactRun(ctx context.Context, input, format string, file *os.File, w io.Wr
 
 	dec, err := openDecoder(ctx, input, info.Video, media.DecodeOptions{Audio: !opt.NoAudio, Metadata: opt.KeepMetadata})
 	if err != nil {
-		return nil, err
+		return nil, nothingDecodes(ctx, info, err)
 	}
 	defer dec.Close()
 
@@ -481,7 +484,7 @@ func redactRun(ctx context.Context, input, format string, file *os.File, w io.Wr
 		return nil, runErr
 	}
 	if p.frames == 0 {
-		return nil, fmt.Errorf("%w: %s", media.ErrNoFrames, input)
+		return nil, nothingDecodes(ctx, info, fmt.Errorf("%w: %s: %s", media.ErrNoFrames, input, lastLine(dec.Stderr())))
 	}
 
 	// Where did decoding stop, and was that the end?

@@ -286,8 +286,8 @@ func (st *State) Overlapping(from, to time.Time) []*Clip {
 			continue
 		}
 		end := start
-		if c.Media != nil && c.Media.Duration > 0 {
-			end = start.Add(time.Duration(c.Media.Duration * float64(time.Second)))
+		if c.Media != nil && c.Media.Span() > 0 {
+			end = start.Add(time.Duration(c.Media.Span() * float64(time.Second)))
 		}
 		if !end.Before(from) && !start.After(to) {
 			out = append(out, c)

@@ -75,6 +75,11 @@ type ImportOptions struct {
 // the original is read once, read-only; its SHA-256 is computed while it is
 // encrypted to the store's recipients; the ciphertext is hashed while it is
 // written. Nothing is registered unless everything succeeded.
+//
+// A damaged recording (cut short, its MP4 moov never written) is sealed
+// byte for byte like any other; its Media says Damaged, what could and
+// could not be read, and the duration that decodes. Only a file that is
+// not a recording at all is refused (media.ErrNotMedia).
 func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*Clip, error) {
 	if s.signer == nil {
 		return nil, ErrLocked
@@ -97,9 +102,11 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	if fi.Size() == 0 {
 		return nil, &InputError{path, ErrEmpty}
 	}
-	// ffprobe runs beside the sealing pass rather than before it (it costs
-	// a fifth of a second on a large file); if it refuses the file, the
-	// pass is cancelled at once and nothing is kept.
+	// The file is examined beside the sealing pass rather than before it:
+	// ffprobe, and a second read of the file that demuxes every packet to
+	// find what decodes (media.Examine). If it refuses the file, which
+	// is then not a recording at all, the pass is cancelled at once and
+	// nothing is kept. A damaged recording is sealed as it is and marked.
 	sealCtx, cancelSeal := context.WithCancel(ctx)
 	defer cancelSeal()
 	type probed struct {
@@ -108,7 +115,7 @@ func (s *Store) Import(ctx context.Context, path string, opts ImportOptions) (*C
 	}
 	probeDone := make(chan probed, 1)
 	go func() {
-		info, err := media.Probe(ctx, path)
+		info, err := media.Examine(ctx, path)
 		if err != nil {
 			cancelSeal()
 		}

@@ -1,18 +1,23 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/custody-evidence/custody/internal/testenv"
 	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/store"
@@ -144,8 +149,6 @@ func TestImportRefusals(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	truncated := filepath.Join(dir, "truncated.mp4")
-	os.WriteFile(truncated, readFile(t, clip)[:200], 0o644)
 	random := filepath.Join(dir, "random.mp4")
 	os.WriteFile(random, pseudoRandom(100_000), 0o644)
 
@@ -161,7 +164,6 @@ func TestImportRefusals(t *testing.T) {
 		{"duplicate under another name", copyOf, func(err error) bool { return errors.As(err, &dup) && dup.Existing == first.ID }},
 		{"text file", text, func(err error) bool { return errors.Is(err, media.ErrNotMedia) }},
 		{"random bytes named .mp4", random, func(err error) bool { return errors.Is(err, media.ErrNotMedia) }},
-		{"truncated mp4", truncated, func(err error) bool { return errors.Is(err, media.ErrNotMedia) }},
 		{"zero bytes", empty, func(err error) bool { return errors.Is(err, store.ErrEmpty) }},
 		{"directory", dir, func(err error) bool { return errors.Is(err, store.ErrNotRegular) }},
 		{"named pipe", fifo, func(err error) bool { return errors.Is(err, store.ErrNotRegular) }},
@@ -204,6 +206,99 @@ func TestImportStillImage(t *testing.T) {
 		if !errors.Is(err, media.ErrNotMedia) || !strings.Contains(err.Error(), "still image") {
 			t.Fatalf("%s: got %v, want a still-image refusal", name, err)
 		}
+	}
+	verified(t, s.Dir)
+}
+
+// Damaged recordings are evidence too: an MP4 cut off before its moov was
+// written (a camera whose battery died) and a faststart MP4 cut at half
+// are sealed byte for byte and marked damaged, with the duration that
+// decodes. (A file that is not a recording is refused: TestImportRefusals.)
+func TestImportDamaged(t *testing.T) {
+	t.Parallel()
+	s, id := newStore(t)
+	dir := t.TempDir()
+	plain := makeClip(t, filepath.Join(dir, "plain.mp4"), "-t", "4")
+	fast := makeClip(t, filepath.Join(dir, "fast.mp4"), "-t", "4", "-movflags", "+faststart")
+	pb, fb := readFile(t, plain), readFile(t, fast)
+	moovAt := bytes.LastIndex(pb, []byte("moov")) - 4
+	nomoov := filepath.Join(dir, "BWC_dead_battery.mp4")
+	os.WriteFile(nomoov, pb[:moovAt], 0o444)
+	half := filepath.Join(dir, "BWC_cut.mp4")
+	os.WriteFile(half, fb[:len(fb)/2], 0o444)
+	// The first 200 bytes of a recording are still (a scrap of) one.
+	scrap := filepath.Join(dir, "scrap.mp4")
+	os.WriteFile(scrap, pb[:200], 0o444)
+
+	for _, tc := range []struct {
+		path      string
+		reason    string
+		decodable float64
+		declared  float64
+		video     bool
+	}{
+		{nomoov, "no moov box", 0, 0, false},
+		{half, "truncated at byte " + strconv.Itoa(len(fb)/2), 2, 4, true},
+		{scrap, "no moov box, truncated at byte 200", 0, 0, false},
+	} {
+		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+			orig := readFile(t, tc.path)
+			before, _ := os.Stat(tc.path)
+			c, err := s.Import(context.Background(), tc.path, store.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := c.Media
+			if m == nil || !m.Damaged || m.Damage == nil || !strings.Contains(m.Damage.Reason, tc.reason) || (m.Video != nil) != tc.video {
+				t.Fatalf("media %+v damage %+v", m, m.Damage)
+			}
+			if math.Abs(m.Duration-tc.decodable) > 0.3 || math.Abs(m.Damage.DecodableDuration-tc.decodable) > 0.3 ||
+				math.Abs(m.Damage.DeclaredDuration-tc.declared) > 0.1 {
+				t.Fatalf("duration %.2f, damage %+v; want %.1f s of %.1f s", m.Duration, m.Damage, tc.decodable, tc.declared)
+			}
+			if len(m.Damage.Read) == 0 || len(m.Damage.Unreadable) == 0 {
+				t.Fatalf("damage does not say what could and could not be read: %+v", m.Damage)
+			}
+			if !strings.Contains(c.Timeline[0].Summary, "DAMAGED") {
+				t.Fatalf("timeline %q does not say the clip is damaged", c.Timeline[0].Summary)
+			}
+			// Sealed as received: the plaintext is the damaged file, byte
+			// for byte, and the original is untouched.
+			f, err := os.Open(filepath.Join(s.Dir, c.Object.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r, err := age.Decrypt(f, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(r)
+			if !bytes.Equal(got, orig) || c.Object.Size != int64(len(orig)) {
+				t.Fatal("the sealed plaintext is not the file as received")
+			}
+			if after, _ := os.Stat(tc.path); !bytes.Equal(readFile(t, tc.path), orig) || !after.ModTime().Equal(before.ModTime()) {
+				t.Fatal("the original was modified")
+			}
+		})
+	}
+	// The ledger alone says so too.
+	st := store.Replay(ledger(t, s))
+	if len(st.Order) != 3 {
+		t.Fatalf("%d clips", len(st.Order))
+	}
+	for _, id := range st.Order {
+		if c := st.Clips[id]; !c.Media.Damaged {
+			t.Fatalf("clip %s not damaged after replay", id)
+		}
+	}
+	// A hold around an incident 3 s in still finds the cut clip, of which
+	// 2 s decode but 4 s were recorded.
+	cut := st.Clips[st.Order[1]]
+	start, _ := time.Parse(time.RFC3339Nano, cut.RecordedAt)
+	at := start.Add(3 * time.Second)
+	if got := st.Overlapping(at, at); len(got) != 1 || got[0].ID != cut.ID {
+		t.Fatalf("Overlapping(+3s) = %v, want the cut clip", got)
 	}
 	verified(t, s.Dir)
 }

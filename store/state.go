@@ -260,6 +260,9 @@ func (st *State) replayOne(rec *manifest.Record, evp *Event) {
 			c.OwnerKey = u.Fingerprint
 		}
 		ev.Summary = fmt.Sprintf("imported %s (%d bytes, sha256 %s)", p.Filename, p.Object.Size, p.Object.SHA256)
+		if p.Media != nil && p.Media.Damaged && p.Media.Damage != nil {
+			ev.Summary += ", DAMAGED (" + p.Media.Damage.Summary() + ")"
+		}
 		if p.Owner != "" {
 			ev.Summary += ", owner " + p.Owner
 		}

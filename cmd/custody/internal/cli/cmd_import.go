@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/store"
 	"github.com/spf13/cobra"
 )
@@ -29,8 +30,17 @@ recipients as a standard age file; the ciphertext is hashed as it is
 written; ffprobe metadata is recorded; and a signed import entry is appended
 to the ledger. Directories are walked for files.
 
-Refused, with nothing written: files that are not video or audio, empty
-files, and files whose content is already in the store.
+Damaged recordings are evidence too, and are sealed exactly as received:
+a camera file cut off by a dead battery (an MP4 whose moov was never
+written), a file truncated in a copy. A file is damaged when ffprobe cannot
+read it but its bytes carry a recording's signature (an ftyp box, MPEG-TS
+sync bytes, RIFF/AVI, Matroska, ...), or when demuxing every packet shows
+that it stops short of what its container declares. The clip is then
+marked DAMAGED, with what could and could not be read, and the duration
+recorded is the part that decodes, not the declared one.
+
+Refused, with nothing written: files that are not video or audio recordings
+at all, empty files, and files whose content is already in the store.
 
 --recorded-at defaults to the container's creation_time, else the file's
 modification time; the ledger records which source was used.
@@ -104,6 +114,9 @@ purge unless held.`,
 				results = append(results, clip)
 				if !f.json {
 					fmt.Fprintf(e.stdout, "imported %s as clip %s (sha256 %s)\n", path, clip.ID, clip.Object.SHA256)
+					if d := damageOf(clip); d != nil {
+						fmt.Fprintf(e.stdout, "  DAMAGED: %s; sealed as received (custody show %s)\n", d.Summary(), clip.ID)
+					}
 				}
 			}
 			if f.json {
@@ -203,6 +216,9 @@ func clipJSON(c *store.Clip) map[string]any {
 		"imported_at":        c.ImportedAt,
 		"imported_by":        c.ImportedBy,
 		"media":              c.Media,
+		"damaged":            damageOf(c) != nil,
+		"damage":             damageOf(c),
+		"duration_s":         durationOf(c),
 		"timeline":           c.Timeline,
 		"kind":               c.Kind,
 		"parent":             c.Parent,
@@ -221,4 +237,24 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// damageOf is what is wrong with a damaged recording (nil when it is whole).
+func damageOf(c *store.Clip) *media.Damage {
+	if c.Media == nil || !c.Media.Damaged {
+		return nil
+	}
+	if c.Media.Damage == nil {
+		return &media.Damage{Reason: "damaged"}
+	}
+	return c.Media.Damage
+}
+
+// durationOf is the clip's duration in seconds: for a damaged recording,
+// the part that decodes.
+func durationOf(c *store.Clip) float64 {
+	if c.Media == nil {
+		return 0
+	}
+	return c.Media.Duration
 }

@@ -32,11 +32,18 @@ func newListCmd(e *env) *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTATUS\tKIND\tRECORDED\tDURATION\tSIZE\tDEVICE\tFILE")
+			var damaged []string
 			for _, id := range st.Order {
 				c := st.Clips[id]
 				dur := ""
 				if c.Media != nil && c.Media.Duration > 0 {
 					dur = fmt.Sprintf("%.1fs", c.Media.Duration)
+				}
+				// A damaged clip's duration is what decodes; the mark
+				// points to the note under the table.
+				if d := damageOf(c); d != nil {
+					dur = fmt.Sprintf("%.1fs*", c.Media.Duration)
+					damaged = append(damaged, fmt.Sprintf("* DAMAGED %s: %s", c.ID, d.Summary()))
 				}
 				kind := c.Kind
 				if c.Parent != "" {
@@ -44,7 +51,13 @@ func newListCmd(e *env) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, kind, c.RecordedAt, dur, humanBytes(c.Object.Size), c.Device, c.Filename)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, l := range damaged {
+				fmt.Fprintln(e.stdout, l)
+			}
+			return nil
 		},
 	}
 	f.register(e, cmd, false)

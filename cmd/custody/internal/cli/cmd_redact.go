@@ -251,7 +251,7 @@ unmask a different track if the detections change.`,
 			}
 			pc := make(chan probed, 1)
 			if f.dir == "" {
-				go func() { i, err := media.Probe(ctx, args[0]); pc <- probed{i, err} }()
+				go func() { i, err := redact.ProbeInput(ctx, args[0]); pc <- probed{i, err} }()
 			}
 			det, scan, err := d.open(e, cmd)
 			if err != nil {
@@ -262,7 +262,7 @@ unmask a different track if the detections change.`,
 			if f.dir == "" {
 				p := <-pc
 				if p.err != nil {
-					return p.err
+					return mediaErr(p.err)
 				}
 				opt.Info = p.info
 			}
@@ -319,6 +319,11 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 	if clip.Kind != "original" {
 		return usagef("clip %s is already a redacted derivative of %s; redact the original", clip.ID, clip.Parent)
 	}
+	// A damaged clip with no video that decodes: stop before the access
+	// is logged (or a dual-control approval spent) for nothing.
+	if err := redact.Damaged(clip.Media); err != nil {
+		return mediaErr(err)
+	}
 	do := store.DeriveOptions{Reason: reason, Request: request, PluginUI: e.pluginUI()}
 	if clip.DualControl() {
 		if do.As, err = needPerson(e, identities, "redacting a dual-control clip"); err != nil {
@@ -369,10 +374,17 @@ func redactInStore(ctx context.Context, e *env, f *storeFlags, clipID string, id
 		ch <- sealed{sg, err}
 	}()
 	rep, rerr := redact.RedactTo(ctx, d.URL, pw, media.FormatMP4, opt)
-	pw.CloseWithError(rerr)
+	if errors.Is(rerr, redact.ErrIncomplete) {
+		// What decoded is a whole (fragmented) video: seal it, marked
+		// incomplete, rather than fail the seal with the error.
+		pw.Close()
+	} else {
+		pw.CloseWithError(rerr)
+	}
 	done()
 	res := <-ch
-	if rerr != nil && !errors.Is(rerr, redact.ErrIncomplete) {
+	// Without a report nothing decoded (a damaged clip): nothing to seal.
+	if rerr != nil && (rep == nil || !errors.Is(rerr, redact.ErrIncomplete)) {
 		return mediaErr(rerr)
 	}
 	if res.err != nil {

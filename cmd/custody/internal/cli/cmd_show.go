@@ -2,6 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"io"
+
+	"github.com/custody-evidence/custody/media"
+	"github.com/custody-evidence/custody/store"
 
 	"github.com/spf13/cobra"
 )
@@ -35,6 +39,7 @@ CLIP is a clip id or a unique prefix of at least 4 characters.`,
 			w := e.stdout
 			fmt.Fprintf(w, "clip          %s\n", c.ID)
 			fmt.Fprintf(w, "status        %s\n", c.Status)
+			showDamage(w, c)
 			fmt.Fprintf(w, "file          %s\n", c.Filename)
 			fmt.Fprintf(w, "sha256        %s\n", c.Object.SHA256)
 			fmt.Fprintf(w, "size          %d bytes\n", c.Object.Size)
@@ -47,7 +52,11 @@ CLIP is a clip id or a unique prefix of at least 4 characters.`,
 				}
 			}
 			if m := c.Media; m != nil {
-				fmt.Fprintf(w, "container     %s, %.2fs\n", m.Container, m.Duration)
+				if d := damageOf(c); d != nil {
+					fmt.Fprintf(w, "container     %s, %.2fs decodable (declared %s)\n", m.Container, m.Duration, declared(d))
+				} else {
+					fmt.Fprintf(w, "container     %s, %.2fs\n", m.Container, m.Duration)
+				}
 				if v := m.Video; v != nil {
 					fmt.Fprintf(w, "video         %s %dx%d %s fps\n", v.Codec, v.Width, v.Height, v.FrameRate)
 				}
@@ -71,4 +80,28 @@ CLIP is a clip id or a unique prefix of at least 4 characters.`,
 	f.register(e, cmd, false)
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the clip as JSON")
 	return cmd
+}
+
+// showDamage prints a damaged recording's damage, under its status: what
+// is wrong, what could be read and what could not.
+func showDamage(w io.Writer, c *store.Clip) {
+	d := damageOf(c)
+	if d == nil {
+		return
+	}
+	fmt.Fprintf(w, "DAMAGED       %s\n", d.Summary())
+	fmt.Fprintf(w, "              sealed exactly as received; the duration shown is what decodes\n")
+	for _, l := range d.Read {
+		fmt.Fprintf(w, "  could read  %s\n", l)
+	}
+	for _, l := range d.Unreadable {
+		fmt.Fprintf(w, "  could not   %s\n", l)
+	}
+}
+
+func declared(d *media.Damage) string {
+	if d.DeclaredDuration <= 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.2fs", d.DeclaredDuration)
 }
