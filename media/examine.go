@@ -280,7 +280,7 @@ func ffprobeLines(ctx context.Context, args []string, line func(map[string]strin
 	}
 	last := len(args) - 1
 	argv := append([]string{"-v", "error", "-of", "compact=p=0"}, args[:last]...)
-	cmd := exec.CommandContext(ctx, bin, append(argv, "--", args[last])...)
+	cmd := command(ctx, bin, append(argv, "--", args[last])...)
 	stderr := NewHead(4096)
 	cmd.Stderr = stderr
 	out, err := startPiped(cmd, false)
