@@ -50,7 +50,7 @@ func TestAttackRow13KillExportLeavesNoPartial(t *testing.T) {
 	os.Mkdir(out, 0o700)
 	export := func(o string) *exec.Cmd {
 		return c.cmd("export", "--store", "st", "--incident", "NPT-2026-13", "-i", "dpo.key", id,
-			"--include-originals", "--to", police, "-o", o)
+			"--include-originals", "--to", police, "--no-receiver", "-o", o)
 	}
 	c.killMidWrite(export("out/bundle.zip"))
 	if left := filesUnder(t, out); len(left) > 0 {
@@ -345,10 +345,20 @@ func (c *cliRun) killMidWrite(cmd *exec.Cmd) {
 		c.t.Fatal(err)
 	}
 	io := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/io"
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+wait:
 	for {
-		b, err := os.ReadFile(io)
-		if err != nil {
-			break // exited
+		select {
+		case err = <-done:
+			break wait // it exited (a zombie's io file still reads)
+		default:
+		}
+		b, rerr := os.ReadFile(io)
+		if rerr != nil {
+			err = <-done
+			break
 		}
 		var wchar int64
 		for _, line := range strings.Split(string(b), "\n") {
@@ -358,11 +368,11 @@ func (c *cliRun) killMidWrite(cmd *exec.Cmd) {
 		}
 		if wchar > 16<<20 {
 			cmd.Process.Signal(syscall.SIGKILL)
+			err = <-done
 			break
 		}
 		time.Sleep(time.Millisecond)
 	}
-	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		c.t.Fatalf("%s was not killed part way (%v): the output is too small\n%s", strings.Join(cmd.Args, " "), err, errb.String())

@@ -51,7 +51,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	out, errText := newTermWriter(stdout), newTermWriter(stderr)
 	defer out.Flush()
 	defer errText.Flush()
-	e := &env{stdin: stdin, stdout: out, stderr: stderr, errText: errText, rawStdout: stdout}
+	e := &env{stdin: stdin, stdout: out, stderr: stderr, errText: errText, rawStdout: stdout, secrets: takeSecrets()}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -84,6 +84,7 @@ type env struct {
 	stdout, stderr io.Writer
 	errText        io.Writer
 	rawStdout      io.Writer
+	secrets        secrets
 }
 
 func (e *env) json(v any) error {

@@ -102,7 +102,7 @@ DPOs; only init sets it.`,
 			if err != nil {
 				return err
 			}
-			pass, err := passphrase(f.passphraseFile, "Choose a passphrase for the station key:", true)
+			pass, err := e.passphrase(f.passphraseFile, "Choose a passphrase for the station key:", true)
 			if err != nil {
 				return err
 			}

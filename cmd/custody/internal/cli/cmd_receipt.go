@@ -45,7 +45,7 @@ written to RECEIPT, or printed.`,
 			if keyFile == "" && trustedFile == "" {
 				return usagef("--key or --trusted-keys is required: a receipt says the bundle verified against the station key you pinned")
 			}
-			signer, err := loadSSHSigner(identity)
+			signer, err := loadSSHSigner(e, identity)
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func checkAddressee(e *env, receiver string, signer seal.Signer) error {
 
 // loadSSHSigner reads an SSH private key, asking for its passphrase if it
 // has one ($CUSTODY_IDENTITY_PASSPHRASE, else the terminal).
-func loadSSHSigner(path string) (seal.Signer, error) {
+func loadSSHSigner(e *env, path string) (seal.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading --identity: %w", err)
@@ -133,7 +133,7 @@ func loadSSHSigner(path string) (seal.Signer, error) {
 	s, err := ssh.ParsePrivateKey(data)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
-		pass, perr := ttyPassphrase(fmt.Sprintf("Enter passphrase for %q:", path))
+		pass, perr := e.ttyPassphrase(fmt.Sprintf("Enter passphrase for %q:", path))
 		if perr != nil {
 			return nil, perr
 		}

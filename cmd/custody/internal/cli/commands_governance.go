@@ -50,7 +50,7 @@ func loadPerson(e *env, paths []string) (*store.Person, error) {
 		}
 		files = append(files, store.KeyFile{Name: p, Data: data})
 	}
-	return store.LoadPerson(files, store.PersonOptions{Passphrase: ttyPassphrase, PluginUI: e.pluginUI(), Agent: sshAgent()})
+	return store.LoadPerson(files, store.PersonOptions{Passphrase: e.ttyPassphrase, PluginUI: e.pluginUI(), Agent: sshAgent()})
 }
 
 // needPerson is loadPerson for commands only a person may run.

@@ -70,7 +70,7 @@ func (f *storeFlags) openWritable(e *env) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	pass, err := passphrase(f.passphraseFile, "Enter the station key passphrase:", false)
+	pass, err := e.passphrase(f.passphraseFile, "Enter the station key passphrase:", false)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (f *storeFlags) openWritable(e *env) (*store.Store, error) {
 // passphrase reads a passphrase from a file, $CUSTODY_PASSPHRASE, or
 // /dev/tty, in that order. It never reads standard input, which carries
 // data. confirm asks twice on a terminal.
-func passphrase(file, prompt string, confirm bool) ([]byte, error) {
+func (e *env) passphrase(file, prompt string, confirm bool) ([]byte, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -100,7 +100,7 @@ func passphrase(file, prompt string, confirm bool) ([]byte, error) {
 		}
 		return b, nil
 	}
-	if p := os.Getenv("CUSTODY_PASSPHRASE"); p != "" {
+	if p := e.secrets.passphrase; p != "" {
 		return []byte(p), nil
 	}
 	p, err := readTTY(prompt)
@@ -137,8 +137,8 @@ func readTTY(prompt string) ([]byte, error) {
 }
 
 // ttyPassphrase adapts readTTY to the seal.IdentityOptions callback.
-func ttyPassphrase(prompt string) ([]byte, error) {
-	if p := os.Getenv("CUSTODY_IDENTITY_PASSPHRASE"); p != "" {
+func (e *env) ttyPassphrase(prompt string) ([]byte, error) {
+	if p := e.secrets.identityPassphrase; p != "" {
 		return []byte(p), nil
 	}
 	return readTTY(prompt)
@@ -176,7 +176,7 @@ func loadIdentities(e *env, paths []string) ([]age.Identity, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("reading identity: %w", err)
 		}
-		ids, err := seal.ParseIdentityFile(p, data, seal.IdentityOptions{Passphrase: ttyPassphrase, PluginUI: e.pluginUI()})
+		ids, err := seal.ParseIdentityFile(p, data, seal.IdentityOptions{Passphrase: e.ttyPassphrase, PluginUI: e.pluginUI()})
 		if err != nil {
 			return nil, "", err
 		}
@@ -204,4 +204,20 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 		return withHint(err, "choose another output name; custody never overwrites files")
 	}
 	return err
+}
+
+// secrets are the passphrases custody takes from its environment.
+type secrets struct {
+	passphrase         string // $CUSTODY_PASSPHRASE: the station key's
+	identityPassphrase string // $CUSTODY_IDENTITY_PASSPHRASE: a person's key file's
+}
+
+// takeSecrets reads the passphrase variables and removes them from the
+// process environment, so that nothing custody starts (ffmpeg, age
+// plugins, ssh-agent helpers) inherits them.
+func takeSecrets() secrets {
+	s := secrets{passphrase: os.Getenv("CUSTODY_PASSPHRASE"), identityPassphrase: os.Getenv("CUSTODY_IDENTITY_PASSPHRASE")}
+	os.Unsetenv("CUSTODY_PASSPHRASE")
+	os.Unsetenv("CUSTODY_IDENTITY_PASSPHRASE")
+	return s
 }
