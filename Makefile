@@ -87,7 +87,7 @@ eval: deps
 ## fuzz: run each fuzzer for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in ./manifest ./seal ./verify ./store ./bundle ./media ./redact; do \
+	@for pkg in ./manifest ./seal ./witness ./verify ./store ./bundle ./media ./redact ./internal/peercred ./cmd/custody/internal/cli; do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \

@@ -229,6 +229,9 @@ func (d *Derivation) Close() error {
 	var err error
 	if d.served != nil {
 		err = d.served.Close()
+		if n, last := d.served.Refused(); n > 0 {
+			err = errors.Join(err, d.s.logForeignReaders(d.opts.As, d.Clip.ID, n, last))
+		}
 		d.served = nil
 	}
 	if !d.committed {

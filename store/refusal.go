@@ -138,6 +138,23 @@ func (s *Store) logRefusal(ctx context.Context, as *Person, cause error) error {
 	return ledgered{cause}
 }
 
+// logForeignReaders ledgers connections to a decrypted clip that Serve
+// refused because they did not come from custody's own ffmpeg: someone
+// tried to read the original while it was being redacted. The entry is
+// signed by whoever ran the redaction (as, or the station).
+func (s *Store) logForeignReaders(as *Person, clip string, n int64, last error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msg := fmt.Sprintf("%d connection(s) to the decrypted clip were refused because they did not come from custody's own ffmpeg", n)
+	if last != nil {
+		msg += " (last: " + last.Error() + ")"
+	}
+	return s.updateWith(ctx, as, false, func(tx *Tx) error {
+		_, err := tx.appendJSON("refused", "", RefusedPayload{Attempt: "read the decrypted clip during redaction", Args: []string{clip}, Rule: "foreign-reader", Message: msg})
+		return err
+	})
+}
+
 // RecordAttempt counts a failed attempt nobody the ledger knows can sign
 // for: a wrong station passphrase, or an unregistered or removed key. The
 // next write ledgers it.
@@ -260,6 +277,11 @@ func init() {
 		if p.Rule == "failed-attempts" {
 			ev.Summary = "failed attempts counted since the last write: " + p.Message
 			st.flag(rec, "failed-attempts", "%s (%s)", p.Message, describeAttempts(p.Unsigned))
+			return
+		}
+		if p.Rule == "foreign-reader" {
+			ev.Summary = "refused readers of the decrypted clip: " + p.Message
+			st.flag(rec, "foreign-reader", "while %s redacted clip %s, %s", rec.Entry.Actor.Name, strings.Join(p.Args, " "), p.Message)
 			return
 		}
 		what := strings.TrimSpace(p.Attempt + " " + strings.Join(p.Args, " "))

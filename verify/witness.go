@@ -69,7 +69,7 @@ func reportWitness(r *Report, spec witness.Spec, status *witness.Status, current
 		where := filepath.Base(h.Where)
 		switch h.Judgment {
 		case witness.Ahead:
-			r.fail("witness-rollback", subj, "holds a checkpoint of %d entries (%s, signed %s) but the ledger has %d: entries were removed, or the store was rolled back to an older copy", h.Size, where, h.Time.Format("2006-01-02 15:04:05Z07:00"), r.Entries)
+			r.fail("witness-rollback", subj, "holds a checkpoint of %d entries (%s) but the ledger has %d: entries were removed, or the store was rolled back to an older copy", h.Size, heldWhere(where, h), r.Entries)
 		case witness.Fork:
 			r.fail("witness-fork", subj, "holds a checkpoint of %d entries (%s) that the ledger contradicts (%s): entries were rewritten", h.Size, where, h.Detail)
 		case witness.AccountedFor:
@@ -79,11 +79,22 @@ func reportWitness(r *Report, spec witness.Spec, status *witness.Status, current
 		}
 	}
 	switch {
+	case status.Size == 0 && len(status.Bad()) == 0 && spec.Kind == witness.KindTlog:
+		r.note("%s could not be asked what it holds: the store keeps no checkpoint it cosigned (witnessed/ is empty or gone), so rollback against it is not ruled out until the next write reaches it", subj)
 	case status.Size == 0 && len(status.Bad()) == 0:
 		r.note("%s holds no checkpoint of this store yet", subj)
 	case status.Size < current:
 		r.note("%s is behind: its newest checkpoint covers %d entries, the store's %d (it catches up at the next write it can reach)", subj, status.Size, current)
 	}
+}
+
+// heldWhere says where a witness's checkpoint is, and when it was signed
+// if the witness showed it (a tlog witness answers with a size only).
+func heldWhere(where string, h witness.Held) string {
+	if h.Time.IsZero() {
+		return where
+	}
+	return where + ", signed " + h.Time.Format("2006-01-02 15:04:05Z07:00")
 }
 
 // checkKept compares checkpoints the verifier kept with the ledger.

@@ -116,4 +116,8 @@ func TestAttackRow02RedactURLReadable(t *testing.T) {
 		t.Fatalf("the redaction failed: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	c.ok("verify", "--store", "st")
+	// The refused readers are in the ledger, signed, for the DPO to see.
+	if log := c.ok("log", "--store", "st", "--anomalies"); !strings.Contains(log, "FOREIGN-READER: while") || !strings.Contains(log, "were refused because they did not come from custody's own ffmpeg") {
+		t.Errorf("the refused readers were not ledgered:\n%s", log)
+	}
 }

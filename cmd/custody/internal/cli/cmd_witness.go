@@ -111,11 +111,24 @@ the current checkpoint at once.`,
 			if err != nil {
 				return err
 			}
+			// Publishing to the new witness reports through WitnessError.
+			handed := true
+			warn := s.WitnessError
+			s.WitnessError = func(name string, err error) {
+				handed = handed && name != spec.Name
+				if warn != nil {
+					warn(name, err)
+				}
+			}
 			if err := s.AddWitness(cmd.Context(), p, spec, reason); err != nil {
 				return err
 			}
 			if f.json {
-				return e.json(spec)
+				return e.json(map[string]any{"witness": spec, "holds_current_checkpoint": handed})
+			}
+			if !handed {
+				fmt.Fprintf(e.stdout, "added witness %s (%s %s); it could not be given the current checkpoint yet (see the warning): the next write that reaches it will\n", spec.Name, spec.Kind, spec.Location)
+				return nil
 			}
 			fmt.Fprintf(e.stdout, "added witness %s (%s %s); it holds the current checkpoint\n", spec.Name, spec.Kind, spec.Location)
 			return nil
