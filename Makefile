@@ -102,6 +102,9 @@ demo: build
 	ssh-keygen -q -t ed25519 -N '' -C "DC 1234, police" -f "$(DEMO_DIR)/police_ed25519"
 	@echo; echo "== 2. create an evidence store (station key passphrase from CUSTODY_PASSPHRASE)"
 	$(DEMO_PASS) $(BIN) init --store "$(DEMO_DIR)/store" --recipient "$$(age-keygen -y $(DEMO_DIR)/dpo.key)"
+	@echo; echo "== 2b. a witness directory (in a real deployment on another host or mount, append-only) keeps every checkpoint"
+	mkdir -p "$(DEMO_DIR)/witness"
+	$(DEMO_PASS) $(BIN) witness add --store "$(DEMO_DIR)/store" nas "$(DEMO_DIR)/witness" --reason "demo: the records NAS"
 	@echo; echo "== 3. import two real clips, each sealed in one streaming pass"
 	$(DEMO_PASS) $(BIN) import --store "$(DEMO_DIR)/store" --device BWC-0042 --wearer "Nurse A" --location "ED triage" \
 	  "$(SHARED)/data/video/gen1_demo_assets_test_video.mp4" "$(SHARED)/data/video/gen2_demo_assets_test_face_video.mp4"

@@ -38,11 +38,7 @@ DPO may record one.`,
 				}
 				rec.At = t.UTC().Format(time.RFC3339)
 			}
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}

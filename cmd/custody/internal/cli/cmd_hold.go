@@ -70,11 +70,7 @@ clip again for the same incident does nothing.`,
 			if len(req.Clips) > 0 && (req.Reason == "" || req.Incident == "") {
 				return usagef("holding a clip needs --incident and --reason")
 			}
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}

@@ -91,11 +91,7 @@ signature that registers a DPO) are set at init and never change.`,
 				return usagef("a policy change needs --reason")
 			}
 			ch.Reason = reason
-			p, err := needPerson(e, identities, "a policy change")
-			if err != nil {
-				return err
-			}
-			s, err := f.open()
+			s, p, err := f.openPerson(e, identities, "a policy change")
 			if err != nil {
 				return err
 			}

@@ -24,11 +24,7 @@ flagged by custody log.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Clip = args[0]
-			p, err := needPerson(e, identities, "a release")
-			if err != nil {
-				return err
-			}
-			s, err := f.open()
+			s, p, err := f.openPerson(e, identities, "a release")
 			if err != nil {
 				return err
 			}

@@ -34,11 +34,7 @@ purpose only: an approved redaction does not open the clip.`,
 			if opts.Reason == "" || opts.Incident == "" {
 				return usagef("a request needs --reason and --incident")
 			}
-			p, err := needPerson(e, identities, "a request")
-			if err != nil {
-				return err
-			}
-			s, err := f.open()
+			s, p, err := f.openPerson(e, identities, "a request")
 			if err != nil {
 				return err
 			}

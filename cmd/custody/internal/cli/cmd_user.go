@@ -75,11 +75,7 @@ then act with -i KEY.pub (signing through ssh-agent) -i PLUGIN-IDENTITY.`,
 			if b, err := os.ReadFile(key); err == nil {
 				key = strings.TrimSpace(string(b))
 			}
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}
@@ -174,11 +170,7 @@ could then never be opened.`,
 		Example: `  custody user remove --store /srv/custody ian --reason "left the trust" -i dana.key`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}
@@ -223,11 +215,7 @@ seconder propose, and a DPO confirm).`,
 		Example: `  custody user confirm --store /srv/custody omar -i ~/.ssh/dave_ed25519`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := needPerson(e, identities, "a confirmation")
-			if err != nil {
-				return err
-			}
-			s, err := f.open()
+			s, p, err := f.openPerson(e, identities, "a confirmation")
 			if err != nil {
 				return err
 			}
@@ -261,11 +249,7 @@ func newUserWithdrawCmd(e *env) *cobra.Command {
 		Example: `  custody user withdraw --store /srv/custody omar --reason "wrong key" -i ~/.ssh/dana_ed25519`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := needPerson(e, identities, "a withdrawal")
-			if err != nil {
-				return err
-			}
-			s, err := f.open()
+			s, p, err := f.openPerson(e, identities, "a withdrawal")
 			if err != nil {
 				return err
 			}

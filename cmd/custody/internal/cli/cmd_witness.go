@@ -103,11 +103,7 @@ the current checkpoint at once.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}
@@ -155,11 +151,7 @@ func newWitnessRemoveCmd(e *env) *cobra.Command {
 		Example: `  custody witness remove --store /srv/custody nas --reason "NAS retired; replaced by it-witness" -i dana.key`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}
@@ -241,11 +233,7 @@ accounted for instead of reported as a rollback.`,
 		Example: `  custody recover-ledger --store /srv/custody --reason "ledger.jsonl restored from the 02:00 backup; entries 4812-4817 lost (INC-0091)" -i dana.key`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadPerson(e, identities)
-			if err != nil {
-				return err
-			}
-			s, err := f.openAs(e, p)
+			s, p, err := f.openActing(e, identities)
 			if err != nil {
 				return err
 			}

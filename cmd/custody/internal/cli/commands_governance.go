@@ -120,6 +120,28 @@ func (f *storeFlags) personWithStation(e *env, s *store.Store, paths []string) (
 	return p, p.Identities, p.Label, nil
 }
 
+// openPerson loads -i as the person who must do what (needPerson) and
+// opens the store; their key signs, so the station stays locked.
+func (f *storeFlags) openPerson(e *env, paths []string, what string) (*store.Store, *store.Person, error) {
+	p, err := needPerson(e, paths, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := f.open()
+	return s, p, err
+}
+
+// openActing loads -i as the person acting (none given: the station
+// operator) and opens the store for their write.
+func (f *storeFlags) openActing(e *env, paths []string) (*store.Store, *store.Person, error) {
+	p, err := loadPerson(e, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := f.openAs(e, p)
+	return s, p, err
+}
+
 // openAs opens the store for a write by person p, or by the station
 // operator (unlocking the station key) when p is nil.
 func (f *storeFlags) openAs(e *env, p *store.Person) (*store.Store, error) {
