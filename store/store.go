@@ -48,6 +48,8 @@ var (
 	ErrLocked = errors.New("the station key is locked")
 	// ErrCorrupt means the store's own files are damaged; run verify.
 	ErrCorrupt = errors.New("store is damaged")
+	// ErrEntryTooLarge refuses an entry the ledger parser could not read back.
+	ErrEntryTooLarge = errors.New("ledger entry too large")
 )
 
 // Config is custody.json: what the store is. The ledger is the authority
@@ -411,11 +413,7 @@ func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn 
 	}
 	if err := fn(tx); err != nil {
 		if rule, ok := RefusalRule(err); ok {
-			if rerr := tx.refused(ctx, rule, err); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("recording the refusal: %w", rerr))
-			} else {
-				err = ledgered{err}
-			}
+			err = tx.recordRefusal(ctx, rule, err)
 		}
 		if tx.changed {
 			// Whatever fn appended is durable and must be covered.
@@ -488,6 +486,11 @@ func (tx *Tx) Append(e manifest.Entry, extra ...seal.Signer) (*manifest.Record, 
 	rec, err := tx.Ledger.Next(e, when, signers...)
 	if err != nil {
 		return nil, err
+	}
+	// The parser refuses longer lines: appending one would leave a
+	// ledger that no command can read again.
+	if len(rec.Line) >= manifest.MaxLineSize {
+		return nil, fmt.Errorf("%w: a %s entry of %d bytes is longer than a ledger line may be (%d)", ErrEntryTooLarge, e.Action, len(rec.Line), manifest.MaxLineSize)
 	}
 	if _, err := tx.lf.Seek(0, io.SeekEnd); err != nil {
 		return nil, err
