@@ -193,7 +193,10 @@ func (s *Store) readOwnCheckpoint(l *manifest.Ledger) (*manifest.Checkpoint, err
 		return nil, fmt.Errorf("%w: the checkpoint is not this store's (origin %q, signed by a key its ledger never authorised)", ErrRolledBack, c.Origin)
 	}
 	if err := l.Agrees(c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRolledBack, err)
+		return nil, fmt.Errorf("%w: %w", ErrRolledBack, err)
+	}
+	if err := l.CheckpointSigner(c, pub); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRolledBack, err)
 	}
 	return c, nil
 }

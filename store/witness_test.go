@@ -1,14 +1,18 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/store"
+	"github.com/custody-evidence/custody/verify"
 	"github.com/custody-evidence/custody/witness"
 )
 
@@ -65,5 +69,62 @@ func TestWriteRefusesRolledBackLedger(t *testing.T) {
 	}
 	if r := verified(t, s.Dir); !r.Verified {
 		t.Fatalf("after the loss: %+v", r.Problems)
+	}
+}
+
+// TestCheckpointResignedByAPerson: with write access to the files and a
+// person's key (a clinician's, or a removed DPO's), an insider truncates
+// the ledger and re-signs the checkpoint over it. The write guard and
+// verify refuse such a checkpoint: a person signs only the checkpoint of
+// what they wrote, while they are registered.
+func TestCheckpointResignedByAPerson(t *testing.T) {
+	f := newFixture(t, false, [2]string{"dana", "dpo"}, [2]string{"dave", "dpo"}, [2]string{"sam", "clinician"})
+	c := f.importClip("a.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{})
+	if _, err := f.s.Hold(f.ctx, f.u("sam").p, store.HoldRequest{Clips: []string{c.ID}, Incident: "INC-1", Reason: "keep"}); err != nil {
+		t.Fatal(err)
+	}
+	f.importClip("b.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{})
+	if _, err := f.s.RemoveUser(f.ctx, f.u("dana").p, "dave", store.RemoveUserOptions{Reason: "left"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	l := ledger(t, f.s)
+	for _, tc := range []struct {
+		who  string
+		keep uint64 // entries the insider keeps
+	}{
+		{"dave", l.Len() - 1}, // removed: no longer authorised
+		{"sam", l.Len() - 3},  // the newest entry kept is the import's, not sam's
+	} {
+		t.Run(tc.who, func(t *testing.T) {
+			full := readFile(t, filepath.Join(f.s.Dir, store.LedgerFile))
+			cpFile := readFile(t, filepath.Join(f.s.Dir, store.CheckpointFile))
+			defer func() {
+				os.WriteFile(filepath.Join(f.s.Dir, store.LedgerFile), full, 0o644)
+				os.WriteFile(filepath.Join(f.s.Dir, store.CheckpointFile), cpFile, 0o644)
+			}()
+			lines := strings.SplitAfter(string(full), "\n")
+			short := []byte(strings.Join(lines[:tc.keep], ""))
+			os.WriteFile(filepath.Join(f.s.Dir, store.LedgerFile), short, 0o644)
+			sl, _, err := manifest.Parse(bytes.NewReader(short))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, err := manifest.NewCheckpoint(sl, f.s.Origin(), sl.Len(), f.clock.t, f.u(tc.who).p.Signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(f.s.Dir, store.CheckpointFile), cp.Marshal(), 0o644)
+			if err := f.s.Unlock([]byte(govPass)); err != nil {
+				t.Fatal(err)
+			}
+			err = f.s.Update(f.ctx, func(tx *store.Tx) error { return nil })
+			if !errors.Is(err, store.ErrRolledBack) || !errors.Is(err, manifest.ErrCheckpointSigner) {
+				t.Fatalf("write over a checkpoint %s re-signed: %v", tc.who, err)
+			}
+			r, err := verify.Store(f.ctx, f.s.Dir, verify.StoreOptions{})
+			if err != nil || r.Verified || !r.HasCode("checkpoint-signer") {
+				t.Fatalf("verify: %v %+v", err, r.Problems)
+			}
+		})
 	}
 }
