@@ -158,7 +158,7 @@ func (s *Store) logRefusal(ctx context.Context, as *Person, cause error) error {
 	if !ok || errors.As(cause, &done) || (as == nil && s.signer == nil) {
 		return cause
 	}
-	err := s.updateWith(ctx, as, false, func(tx *Tx) error { return tx.refused(ctx, rule, cause) })
+	err := s.updateWith(ctx, as, guardAll, func(tx *Tx) error { return tx.refused(ctx, rule, cause) })
 	// An unregistered key cannot sign; updateWith counted it instead.
 	if err != nil && !errors.Is(err, ErrUnknownPerson) {
 		return errors.Join(cause, fmt.Errorf("recording the refusal: %w", err))
@@ -177,7 +177,7 @@ func (s *Store) logForeignReaders(as *Person, clip string, n int64, last error) 
 	if last != nil {
 		msg += " (last: " + last.Error() + ")"
 	}
-	return s.updateWith(ctx, as, false, func(tx *Tx) error {
+	return s.updateWith(ctx, as, guardAll, func(tx *Tx) error {
 		_, err := tx.appendJSON("refused", "", RefusedPayload{Attempt: "read the decrypted clip during redaction", Args: []string{clip}, Rule: "foreign-reader", Message: msg})
 		return err
 	})

@@ -364,12 +364,20 @@ func (s *Store) lock(ctx context.Context) (*os.File, error) {
 }
 
 func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) error {
-	return s.updateWith(ctx, as, false, fn)
+	return s.updateWith(ctx, as, guardAll, fn)
 }
 
-// updateWith is update; recovering skips the guard, for the one
-// transaction that records a loss of entries (RecordLoss).
-func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn func(tx *Tx) error) error {
+// guarding says what the guard checks before a write.
+type guarding struct {
+	skip     bool   // no guard: the one transaction that records a loss of entries (RecordLoss)
+	not      string // a witness the guard leaves out: the one a DPO is removing
+	readOnly bool   // only look (Check): never bring a witness up to date
+}
+
+var guardAll = guarding{}
+
+// updateWith is update with the guard as g says.
+func (s *Store) updateWith(ctx context.Context, as *Person, g guarding, fn func(tx *Tx) error) error {
 	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
@@ -387,8 +395,8 @@ func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn 
 	st := Replay(l)
 	// Before anything is appended: a write that went on over a ledger
 	// that lost entries would sign a checkpoint that hides the loss.
-	if !recovering {
-		if err := s.guard(ctx, l, st); err != nil {
+	if !g.skip {
+		if err := s.guard(ctx, l, st, g); err != nil {
 			return err
 		}
 	}

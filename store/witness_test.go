@@ -128,3 +128,80 @@ func TestCheckpointResignedByAPerson(t *testing.T) {
 		})
 	}
 }
+
+// TestWitnessDirEmptied: a witness directory keeps the store's files
+// directly in its location (nothing the station's account could empty
+// where the location is append-only); emptying it is caught by writes and
+// verify, and a DPO can still remove a witness that misbehaves.
+func TestWitnessDirEmptied(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	wdir := t.TempDir()
+	if err := s.AddWitness(ctx, nil, witness.Spec{Name: "nas", Kind: witness.KindDir, Location: wdir}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, makeClip(t, filepath.Join(t.TempDir(), "a.mp4")), store.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(wdir)
+	if len(ents) < 2 {
+		t.Fatalf("witness holds %d entries", len(ents))
+	}
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), "custody-store-") {
+			t.Fatalf("witness entry %s: not a checkpoint file in the location itself", e.Name())
+		}
+		os.Remove(filepath.Join(wdir, e.Name()))
+	}
+	err := s.Update(ctx, func(tx *store.Tx) error { return nil })
+	if !errors.Is(err, store.ErrRolledBack) || !strings.Contains(err.Error(), "holds none of the store's checkpoints") {
+		t.Fatalf("write after the witness was emptied: %v", err)
+	}
+	r, err := verify.Store(ctx, s.Dir, verify.StoreOptions{})
+	if err != nil || r.Verified || !r.HasCode("witness-emptied") {
+		t.Fatalf("verify: %v %+v", err, r.Problems)
+	}
+	if err := s.RemoveWitness(ctx, nil, "nas", "NAS share rebuilt"); err != nil {
+		t.Fatalf("removing the emptied witness: %v", err)
+	}
+	if err := s.Update(ctx, func(tx *store.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheckpointOnlyLost: with the checkpoint deleted but a witness that
+// confirms every entry, the recovery re-signs the checkpoint and records
+// that no entry was lost.
+func TestCheckpointOnlyLost(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	if err := s.AddWitness(ctx, nil, witness.Spec{Name: "nas", Kind: witness.KindDir, Location: t.TempDir()}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, makeClip(t, filepath.Join(t.TempDir(), "a.mp4")), store.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(s.Dir, store.CheckpointFile))
+	if err := s.Update(ctx, func(tx *store.Tx) error { return nil }); !errors.Is(err, store.ErrRolledBack) {
+		t.Fatalf("write without a checkpoint: %v", err)
+	}
+	loss, err := s.RecordLoss(ctx, nil, "checkpoint file deleted by mistake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loss.CheckpointOnly {
+		t.Fatalf("loss %+v", loss)
+	}
+	st, err := s.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Anomalies {
+		if a.Code == "ledger-loss" {
+			t.Fatalf("flagged as a loss of entries: %+v", a)
+		}
+	}
+	if r := verified(t, s.Dir); !r.Verified {
+		t.Fatal(r.Problems)
+	}
+}
