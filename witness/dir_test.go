@@ -3,8 +3,8 @@ package witness_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"os"
