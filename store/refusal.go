@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/custody-evidence/custody/manifest"
@@ -201,7 +200,7 @@ func (s *Store) recordAttemptLocked(ctx context.Context, kind, key string) error
 	line, _ := json.Marshal(boundAttempt(Attempt{ID: newID(8), Time: s.Now().UTC().Format(time.RFC3339Nano), Kind: kind, Key: key,
 		Attempt: a.Attempt, Args: a.Args, User: osUser()}))
 	// O_NOFOLLOW: the file is the store's own, never a link elsewhere.
-	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
 		return err
 	}
@@ -259,7 +258,7 @@ func osUser() string {
 // the fold and before the file was emptied leaves that prefix), each line
 // bounded; overlong or unreadable lines are counted, not kept.
 func (s *Store) pendingAttempts(st *State) (pending []Attempt, size int64, err error) {
-	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_RDONLY|noFollow, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil
 	}
@@ -335,7 +334,7 @@ func (tx *Tx) foldAttempts(st *State) error {
 }
 
 func readPrefix(path string, n int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
 	if err != nil {
 		return nil, err
 	}
