@@ -72,11 +72,14 @@ func headRegions(p Box) []image.Rectangle {
 }
 
 // headsWithoutFaces returns a head box for every head region of every
-// person none of whose regions holds a face. Each face is given to one
-// person only, the one whose region it sits most centrally in: in a crowd
-// a face also lies inside a neighbour's region, and must not excuse the
-// neighbour's head. Heads are labelled LabelHead and scored with the
-// person's score.
+// person none of whose regions holds a face. A face excuses one person
+// only, and only when it clearly belongs to them: in a crowd a face also
+// lies in a neighbour's region, and the neighbour's own face may be the
+// one not found. A face counts for the person in whose region it sits
+// most centrally, when it sits there at most faceClaim times as far from
+// the centre as in any other person's region; a face as central in two
+// regions excuses neither. Heads are labelled LabelHead and scored with
+// the person's score.
 func headsWithoutFaces(people, faces []Box) []Box {
 	regions := make([][]image.Rectangle, len(people))
 	for i, p := range people {
@@ -84,23 +87,8 @@ func headsWithoutFaces(people, faces []Box) []Box {
 	}
 	hasFace := make([]bool, len(people))
 	for _, f := range faces {
-		c := image.Pt(f.X+f.W/2, f.Y+f.H/2)
-		best, bestD := -1, math.Inf(1)
-		for i := range people {
-			for _, r := range regions[i] {
-				if !c.In(r) {
-					continue
-				}
-				// Distance from the region's centre, in region sizes.
-				dx := float64(2*c.X-r.Min.X-r.Max.X) / float64(r.Dx())
-				dy := float64(2*c.Y-r.Min.Y-r.Max.Y) / float64(r.Dy())
-				if d := dx*dx + dy*dy; d < bestD {
-					best, bestD = i, d
-				}
-			}
-		}
-		if best >= 0 {
-			hasFace[best] = true
+		if i := faceOwner(image.Pt(f.X+f.W/2, f.Y+f.H/2), regions); i >= 0 {
+			hasFace[i] = true
 		}
 	}
 	var out []Box
@@ -113,4 +101,37 @@ func headsWithoutFaces(people, faces []Box) []Box {
 		}
 	}
 	return out
+}
+
+// faceClaim: how much more central a face must sit in one person's head
+// region than in any other's to count as that person's.
+const faceClaim = 0.5
+
+// faceOwner is the index of the person whose head region the face centre
+// c clearly belongs to, or -1.
+func faceOwner(c image.Point, regions [][]image.Rectangle) int {
+	best, bestD, second := -1, math.Inf(1), math.Inf(1)
+	for i, rs := range regions {
+		d := math.Inf(1)
+		for _, r := range rs {
+			if !c.In(r) {
+				continue
+			}
+			// Squared distance from the region's centre, in half sizes.
+			dx := float64(2*c.X-r.Min.X-r.Max.X) / float64(r.Dx())
+			dy := float64(2*c.Y-r.Min.Y-r.Max.Y) / float64(r.Dy())
+			d = math.Min(d, dx*dx+dy*dy)
+		}
+		switch {
+		case d < bestD:
+			best, bestD, second = i, d, bestD
+		case d < second:
+			second = d
+		}
+	}
+	// Compare distances, not their squares.
+	if best < 0 || !math.IsInf(second, 1) && math.Sqrt(bestD) > faceClaim*math.Sqrt(second) {
+		return -1
+	}
+	return best
 }

@@ -31,7 +31,7 @@ func newPeople(dir string, cfg Config) (*peopleDetector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &peopleDetector{net: net, model: m, thresh: cfg.PersonThreshold, tiles: cfg.PersonTiles}, nil
+	return &peopleDetector{net: net, model: m, thresh: cfg.PersonThreshold, tiles: !cfg.PersonWholeOnly}, nil
 }
 
 func (p *peopleDetector) Close() error { return p.net.Close() }
