@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"strings"
 
 	"gocv.io/x/gocv"
@@ -43,7 +44,20 @@ type headState struct {
 	moving int         // consecutive moving pairs
 	// passes run and passes skipped for a moving camera, since Open.
 	passes, skipped int
+	// heads of the last person pass, followed on the calls in between.
+	follow []followed
 }
+
+// followed is a head found by the last person pass, with its picture.
+type followed struct {
+	box   Box
+	tmpl  gocv.Mat // grey, scaled by scale
+	scale float64
+}
+
+// followSide: head pictures are matched at most this many pixels across
+// (larger heads are shrunk, keeping the search cheap).
+const followSide = 48
 
 func newHeadState(p *peopleDetector, cfg Config) *headState {
 	return &headState{people: p, mode: cfg.Heads, every: cfg.HeadsEvery, thumb: gocv.NewMat()}
@@ -51,13 +65,22 @@ func newHeadState(p *peopleDetector, cfg Config) *headState {
 
 func (s *headState) Close() error {
 	s.thumb.Close()
+	s.forget()
 	return s.people.Close()
+}
+
+func (s *headState) forget() {
+	for _, f := range s.follow {
+		f.tmpl.Close()
+	}
+	s.follow = nil
 }
 
 // reset forgets the cadence and the previous thumbnail: a new video starts
 // with a person pass and an undecided camera.
 func (s *headState) reset() {
 	s.calls, s.size, s.moving = 0, image.Point{}, 0
+	s.forget()
 	s.thumb.Close()
 	s.thumb = gocv.NewMat()
 }
@@ -79,6 +102,7 @@ func (s *headState) due(img gocv.Mat) bool {
 		// Keep the cadence: the call that finds the camera still again
 		// runs the pass at once.
 		s.skipped++
+		s.forget()
 		return false
 	}
 	s.calls, s.size = 1, size
@@ -124,7 +148,80 @@ func (s *headState) detect(img gocv.Mat, faces []Box) ([]Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return headsWithoutFaces(people, faces), nil
+	heads := headsWithoutFaces(people, faces)
+	s.remember(img, heads)
+	return heads, nil
+}
+
+// Following heads between person passes: each head of the last pass is
+// looked for, by its grey picture, within one head size around where it
+// was (template matching, normalised correlation), and reported where it
+// matches at least followMatch. The tracker then sees a walking person's
+// head on every detection call, not only on every HeadsEvery-th, and
+// masks it where it is rather than where it was (a person crossing a 720p
+// picture moves more than a head's width between two person passes).
+const followMatch = 0.6
+
+// remember keeps the pictures of heads for the calls in between.
+func (s *headState) remember(img gocv.Mat, heads []Box) {
+	s.forget()
+	if s.every <= 1 || len(heads) == 0 {
+		return
+	}
+	gray := gocv.NewMat()
+	defer gray.Close()
+	gocv.CvtColor(img, &gray, gocv.ColorBGRToGray)
+	frame := image.Rect(0, 0, img.Cols(), img.Rows())
+	for _, h := range heads {
+		r := h.Rect().Intersect(frame)
+		if r.Dx() < 8 || r.Dy() < 8 {
+			continue
+		}
+		roi := gray.Region(r)
+		f := math.Min(1, followSide/float64(max(r.Dx(), r.Dy())))
+		s.follow = append(s.follow, followed{box: boxFromRect(r, h.Score, LabelHead), tmpl: scaledGray(roi, f), scale: f})
+		roi.Close()
+	}
+}
+
+// followHeads finds the remembered heads in img.
+func (s *headState) followHeads(img gocv.Mat) []Box {
+	if len(s.follow) == 0 {
+		return nil
+	}
+	gray := gocv.NewMat()
+	defer gray.Close()
+	gocv.CvtColor(img, &gray, gocv.ColorBGRToGray)
+	frame := image.Rect(0, 0, img.Cols(), img.Rows())
+	var out []Box
+	for i, f := range s.follow {
+		b := f.box
+		win := b.Rect().Inset(-max(b.W, b.H)).Intersect(frame)
+		if win.Dx() < b.W || win.Dy() < b.H {
+			continue
+		}
+		roi := gray.Region(win)
+		small := scaledGray(roi, f.scale)
+		roi.Close()
+		if small.Cols() < f.tmpl.Cols() || small.Rows() < f.tmpl.Rows() {
+			small.Close()
+			continue
+		}
+		res, mask := gocv.NewMat(), gocv.NewMat()
+		gocv.MatchTemplate(small, f.tmpl, &res, gocv.TmCcoeffNormed, mask)
+		_, score, _, at := gocv.MinMaxLoc(res)
+		res.Close()
+		mask.Close()
+		small.Close()
+		if !(score >= followMatch) {
+			continue
+		}
+		b.X = win.Min.X + int(math.Round(float64(at.X)/f.scale))
+		b.Y = win.Min.Y + int(math.Round(float64(at.Y)/f.scale))
+		s.follow[i].box = b
+		out = append(out, b)
+	}
+	return out
 }
 
 // HeadsMode is the heads mode in effect: auto, on or off.
@@ -172,8 +269,11 @@ func (c *Composite) openHeads(dir string, searched []string) (warning string, er
 // detectHeads returns the heads of people whose face is not among faces,
 // on the calls that run the person pass (run, from headsDue).
 func (c *Composite) detectHeads(img gocv.Mat, faces []Box, run bool) ([]Box, error) {
-	if c.heads == nil || !run {
+	if c.heads == nil {
 		return nil, nil
+	}
+	if !run {
+		return c.heads.followHeads(img), nil
 	}
 	return c.heads.detect(img, faces)
 }
@@ -182,4 +282,12 @@ func (c *Composite) detectHeads(img gocv.Mat, faces []Box, run bool) ([]Box, err
 // person pass.
 func (c *Composite) headsDue(img gocv.Mat) bool {
 	return c.heads != nil && c.heads.due(img)
+}
+
+// scaledGray is a copy of m resized by f (a plain copy for f = 1).
+func scaledGray(m gocv.Mat, f float64) gocv.Mat {
+	if f >= 1 {
+		return m.Clone()
+	}
+	return resized(m, scaledSize(m.Cols(), m.Rows(), f))
 }

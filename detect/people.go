@@ -63,6 +63,9 @@ func (p *peopleDetector) detect(img gocv.Mat) ([]Box, error) {
 		for _, b := range boxes {
 			b.X += v.Min.X
 			b.Y += v.Min.Y
+			if cutByTile(b.Rect(), v, w, h) {
+				continue
+			}
 			all = append(all, b)
 		}
 	}

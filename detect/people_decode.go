@@ -115,14 +115,26 @@ next:
 
 // personTiles are the square views, beside the whole frame, that the
 // person detector runs on: side the frame's shorter side, spread evenly
-// along the longer one with at least a quarter of a side overlapping, so
-// that a person cut by one tile's edge is whole in the next or in the
-// whole-frame pass. A frame near square gets none (the whole-frame pass
-// already runs at that scale).
+// along the longer one overlapping by at least an eighth of a side (two
+// tiles for 16:9, 160 px apart at 720p): a small person cut by one
+// tile's edge is whole in the next, a large one in the whole-frame pass. A frame near square gets none (the whole-frame pass
+// already runs at that scale), nor does one the whole-frame pass shrinks
+// by less than 1.5.
 func personTiles(w, h int) []image.Rectangle {
 	side := min(w, h)
-	if side <= 0 || max(w, h) < side*5/4 {
+	if side <= 0 || 4*max(w, h) < 5*side || 2*max(w, h) <= 3*yoloxSide {
 		return nil
 	}
-	return tileGrid(w, h, side, side, side/4)
+	return tileGrid(w, h, side, side, side/8)
+}
+
+// cutByTile reports whether a person box found in tile t of a w×h frame
+// reaches the tile's edge inside the frame: that person is cut, and the
+// part seen (a torso, legs) would put a head region in the wrong place.
+// They are found whole in the next tile (the tiles overlap) or in the
+// whole-frame pass.
+func cutByTile(b, t image.Rectangle, w, h int) bool {
+	const near = 2
+	return t.Min.X > 0 && b.Min.X <= t.Min.X+near || t.Max.X < w && b.Max.X >= t.Max.X-near ||
+		t.Min.Y > 0 && b.Min.Y <= t.Min.Y+near || t.Max.Y < h && b.Max.Y >= t.Max.Y-near
 }
