@@ -78,8 +78,10 @@ func headRegions(p Box) []image.Rectangle {
 // one not found. A face counts for the person in whose region it sits
 // most centrally, when it sits there at most faceClaim times as far from
 // the centre as in any other person's region; a face as central in two
-// regions excuses neither. Heads are labelled LabelHead and scored with
-// the person's score.
+// people's regions excuses neither. Two boxes whose head regions overlap
+// by half or more (IoU) are one person found twice (the whole frame and a
+// tile, whole and upper body): a face excuses both. Heads are labelled
+// LabelHead and scored with the person's score.
 func headsWithoutFaces(people, faces []Box) []Box {
 	regions := make([][]image.Rectangle, len(people))
 	for i, p := range people {
@@ -87,7 +89,7 @@ func headsWithoutFaces(people, faces []Box) []Box {
 	}
 	hasFace := make([]bool, len(people))
 	for _, f := range faces {
-		if i := faceOwner(image.Pt(f.X+f.W/2, f.Y+f.H/2), regions); i >= 0 {
+		for _, i := range faceOwners(image.Pt(f.X+f.W/2, f.Y+f.H/2), regions) {
 			hasFace[i] = true
 		}
 	}
@@ -107,31 +109,54 @@ func headsWithoutFaces(people, faces []Box) []Box {
 // region than in any other's to count as that person's.
 const faceClaim = 0.5
 
-// faceOwner is the index of the person whose head region the face centre
-// c clearly belongs to, or -1.
-func faceOwner(c image.Point, regions [][]image.Rectangle) int {
-	best, bestD, second := -1, math.Inf(1), math.Inf(1)
+// samePerson: head regions overlapping by this IoU are one person's.
+const samePerson = 0.5
+
+// faceOwners are the indices of the person whose head region the face
+// centre c clearly belongs to, with that person's duplicates; none when
+// it is ambiguous.
+func faceOwners(c image.Point, regions [][]image.Rectangle) []int {
+	dist := make([]float64, len(regions))
+	best := -1
 	for i, rs := range regions {
-		d := math.Inf(1)
+		dist[i] = math.Inf(1)
 		for _, r := range rs {
 			if !c.In(r) {
 				continue
 			}
-			// Squared distance from the region's centre, in half sizes.
+			// Distance from the region's centre, in half sizes.
 			dx := float64(2*c.X-r.Min.X-r.Max.X) / float64(r.Dx())
 			dy := float64(2*c.Y-r.Min.Y-r.Max.Y) / float64(r.Dy())
-			d = math.Min(d, dx*dx+dy*dy)
+			dist[i] = math.Min(dist[i], math.Hypot(dx, dy))
 		}
+		if !math.IsInf(dist[i], 1) && (best < 0 || dist[i] < dist[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	owners := []int{best}
+	for i, d := range dist {
 		switch {
-		case d < bestD:
-			best, bestD, second = i, d, bestD
-		case d < second:
-			second = d
+		case i == best || math.IsInf(d, 1):
+		case sameRegions(regions[i], regions[best]):
+			owners = append(owners, i)
+		case dist[best] > faceClaim*d:
+			return nil // as much another person's
 		}
 	}
-	// Compare distances, not their squares.
-	if best < 0 || !math.IsInf(second, 1) && math.Sqrt(bestD) > faceClaim*math.Sqrt(second) {
-		return -1
+	return owners
+}
+
+// sameRegions reports whether two people's head regions are one head's.
+func sameRegions(a, b []image.Rectangle) bool {
+	for _, ra := range a {
+		for _, rb := range b {
+			if IoU(boxFromRect(ra, 0, ""), boxFromRect(rb, 0, "")) >= samePerson {
+				return true
+			}
+		}
 	}
-	return best
+	return false
 }

@@ -68,7 +68,7 @@ func TestHeadsComposite(t *testing.T) {
 	}
 	faces := len(labelled(boxes, LabelFace))
 
-	on, _, err := OpenComposite(Config{Face: FaceYuNet, Text: TextNone, Heads: HeadsOn, ModelsDir: sharedModels(t)})
+	on, _, err := OpenComposite(Config{Face: FaceYuNet, Text: TextNone, Heads: HeadsOn, HeadsEvery: 2, ModelsDir: sharedModels(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

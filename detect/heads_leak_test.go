@@ -18,7 +18,7 @@ func TestLeakMatsHeads(t *testing.T) {
 	empty := gocv.NewMat()
 	before := gocv.MatProfile.Count()
 	for _, mode := range []string{HeadsOn, HeadsAuto} {
-		d, _, err := OpenComposite(Config{Face: FaceYuNet, Text: TextNone, Heads: mode, ModelsDir: sharedModels(t)})
+		d, _, err := OpenComposite(Config{Face: FaceYuNet, Text: TextNone, Heads: mode, HeadsEvery: 2, ModelsDir: sharedModels(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -150,7 +150,7 @@ func TestHeadsConfig(t *testing.T) {
 	if c.Heads != HeadsAuto || c.HeadsEvery != DefaultHeadsEvery || c.PersonThreshold != DefaultPersonThreshold {
 		t.Errorf("defaults: %+v", c)
 	}
-	if s := c.String(); !strings.HasSuffix(s, " heads=auto heads_every=2 person_threshold=0.25 person_tiles=true") {
+	if s := c.String(); !strings.HasSuffix(s, " heads=auto heads_every=1 person_threshold=0.25 person_tiles=true") {
 		t.Errorf("record: %s", s)
 	}
 	c, _ = Config{Heads: HeadsOff}.withDefaults()
@@ -177,5 +177,16 @@ func TestCutByTile(t *testing.T) {
 		if got := cutByTile(tc.b, tile, 1280, 720); got != tc.cut {
 			t.Errorf("%v: cut %v, want %v", tc.b, got, tc.cut)
 		}
+	}
+}
+
+// TestHeadsDuplicatePerson: the whole frame and a tile find one person
+// twice (whole body, upper body): their face excuses both boxes.
+func TestHeadsDuplicatePerson(t *testing.T) {
+	whole := Box{X: -3, Y: 5, W: 619, H: 1065, Score: 0.93, Label: LabelPerson}
+	upper := Box{X: 73, Y: -3, W: 535, H: 597, Score: 0.94, Label: LabelPerson}
+	face := Box{X: 320, Y: -4, W: 281, H: 361, Score: 1, Label: LabelFace}
+	if h := headsWithoutFaces([]Box{whole, upper}, []Box{face}); len(h) != 0 {
+		t.Errorf("one person found twice with their face: heads %v", h)
 	}
 }

@@ -69,7 +69,7 @@ func TestEvalHeads(t *testing.T) {
 		{"heads off", detect.HeadsOff, 0},
 		{"heads auto", detect.HeadsAuto, 0},
 		{"heads on", detect.HeadsOn, 0},
-		{"heads on, every pass", detect.HeadsOn, 1},
+		{"heads on, every 2nd pass", detect.HeadsOn, 2},
 		{"heads on, every 4th pass", detect.HeadsOn, 4},
 	}
 	strict, _, err := detect.Open(detect.Config{Face: detect.FaceYuNet, Text: detect.TextNone, Heads: detect.HeadsOff,
