@@ -79,7 +79,7 @@ func TestOpenAutoPicksBestAvailable(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := modelsDirWith(t, tc.models...)
-			c, warnings, err := OpenComposite(Config{ModelsDir: dir})
+			c, warnings, err := OpenComposite(Config{ModelsDir: dir, Heads: HeadsOff})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +160,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestOpenTextDefaultWarnsWithoutModel(t *testing.T) {
-	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, ModelYuNet)})
+	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, ModelYuNet), Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestDetectTinyFrames(t *testing.T) {
 func TestFacesOnPhotos(t *testing.T) {
 	dir, _, faces := loadAnnotations(t)
 	for _, kind := range []string{FaceYuNet, FaceUltraFace, FaceSSD, FaceHaar} {
-		c := openT(t, Config{Face: kind, Text: TextNone})
+		c := openT(t, Config{Face: kind, Text: TextNone, Heads: HeadsOff})
 		for _, name := range []string{"2008_002506.jpg", "2008_007676.jpg"} {
 			img := gocv.IMRead(filepath.Join(dir, name), gocv.IMReadColor)
 			before := append([]byte(nil), img.ToBytes()...)

@@ -360,12 +360,12 @@ func TestEvalRotated(t *testing.T) {
 func TestRotatedFacesFindsTurnedFaces(t *testing.T) {
 	models := sharedModels(t)
 	set := evalSet{"turned 90°", 1, 90}
-	plain, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models})
+	plain, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	rot, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, RotatedFaces: true})
+	rot, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, RotatedFaces: true, Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}

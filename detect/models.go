@@ -51,6 +51,7 @@ var KnownModels = []KnownModel{
 	{ModelPPOCRDet, "en_PP-OCRv3_det_infer_opencv46.onnx", "ppocr_det",
 		"b99dc48882db71b87a71f5798dcd24ddf47b03355f40a29cc32f033cd0f70eaa", 2434262,
 		"PaddleOCR v3 English text detector (DB), Clip nodes patched for OpenCV 4.6"},
+	{ModelYOLOXNano, "yolox_nano.onnx", "yolox", "e8af074932d4ed7e232278e3055cefcdea3edf178874a3694ae292649fb464dd", 3678356, "YOLOX-Nano object detector, COCO (people, for heads whose face does not show)"},
 }
 
 func knownModel(name string) (KnownModel, bool) {

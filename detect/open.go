@@ -110,6 +110,12 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 		}
 	}
 	c.cfg.Text = c.textMode
+	if w, err := c.openHeads(dir, searched); err != nil {
+		c.Close()
+		return nil, warnings, withSearched(err)
+	} else if w != "" {
+		warnings = append(warnings, w)
+	}
 	return c, warnings, nil
 }
 
@@ -151,15 +157,21 @@ type Composite struct {
 	// last one, and the frame size it ran on.
 	faceCalls int
 	faceSize  image.Point
+	// Person pass for heads (Config.Heads); nil when off.
+	heads *headState
 }
 
 // Name is the face detector's name, plus the text model and mode when text
 // is masked, e.g. "yunet-2022mar+ppocrv3-det-en-opencv46:badges".
 func (c *Composite) Name() string {
-	if c.text == nil {
-		return c.face.Name()
+	name := c.face.Name()
+	if c.text != nil {
+		name += "+" + ModelPPOCRDet + ":" + c.textMode
 	}
-	return c.face.Name() + "+" + ModelPPOCRDet + ":" + c.textMode
+	if c.heads != nil {
+		name += "+" + ModelYOLOXNano + ":heads-" + c.cfg.Heads
+	}
+	return name
 }
 
 // FaceName is the name of the face detector alone.
@@ -201,6 +213,9 @@ func (c *Composite) SmallFaceEvery() int {
 func (c *Composite) ResetCadence() {
 	c.textCalls, c.carry, c.carrySize = 0, nil, image.Point{}
 	c.faceCalls, c.faceSize = 0, image.Point{}
+	if c.heads != nil {
+		c.heads.reset()
+	}
 }
 
 // Config is the configuration in effect, defaults filled in, for the audit
@@ -213,14 +228,24 @@ func (c *Composite) Models() []Model {
 	if c.text != nil {
 		ms = append(ms, c.text.model)
 	}
+	if c.heads != nil {
+		ms = append(ms, c.heads.people.model)
+	}
 	return ms
 }
 
-// Detect returns the faces, then the text regions, in frame pixels. A
-// call that runs the text pass also runs the finest face pass, so that a
-// badge is seen with every face that could be its wearer's.
+// Detect returns the faces, the heads of people whose face it did not
+// find, then the text regions, in frame pixels. A call that runs the text
+// pass or the person pass also runs the finest face pass, so that a badge
+// is seen with every face that could be its wearer's, and a small face
+// excuses its person's head.
 func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
-	faces, err := c.detectFaces(img, c.textDue(img))
+	people := c.headsDue(img)
+	faces, err := c.detectFaces(img, c.textDue(img) || people)
+	if err != nil {
+		return nil, err
+	}
+	heads, err := c.detectHeads(img, faces, people)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +253,7 @@ func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(faces, text...), nil
+	return append(append(faces, heads...), text...), nil
 }
 
 // DetectFaces runs the face detector alone. With Config.SmallFaceEvery
@@ -344,6 +369,11 @@ func (c *Composite) Close() error {
 	}
 	if c.text != nil {
 		if e := c.text.Close(); err == nil {
+			err = e
+		}
+	}
+	if c.heads != nil {
+		if e := c.heads.Close(); err == nil {
 			err = e
 		}
 	}

@@ -49,6 +49,7 @@ type detectFlags struct {
 	shape              string
 	rotated            bool
 	textSet            bool
+	heads              string
 }
 
 func (d *detectFlags) register(cmd *cobra.Command) {
@@ -57,7 +58,8 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
-	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 7x the CPU time of the defaults)")
+	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1, and the person pass for --heads on every frame (about 7x the CPU time of the defaults)")
+	fl.StringVar(&d.heads, "heads", detect.HeadsAuto, "mask the head of every person whose face is not found (seen from above, from behind, masked): auto (when the camera is still, as CCTV is), on, or off")
 	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
 	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
@@ -91,7 +93,7 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.
 		text = ""
 	}
 	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery,
-		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated})
+		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Heads: d.heads, HeadsEvery: d.headsEvery()})
 	for _, w := range warnings {
 		e.warnf("%s", w)
 	}
@@ -99,6 +101,15 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.
 		return nil, redact.ScanOptions{}, coded{ExitUsage, err}
 	}
 	return det, redact.ScanOptions{Detector: det, Every: d.every, Margin: d.margin, Shape: shape}, nil
+}
+
+// headsEvery is the person pass cadence: every detection pass with
+// --thorough, else the default.
+func (d *detectFlags) headsEvery() int {
+	if d.thorough {
+		return 1
+	}
+	return 0
 }
 
 // mediaErr gives redaction and detection errors their exit codes.
