@@ -105,7 +105,7 @@ func builtInNote() string {
 	if HasEmbedded() {
 		return " (or give neither, to use the models built into custody)"
 	}
-	return " (this custody has no models built in: `make build` embeds them)"
+	return " (this custody was built without its models: `make build` embeds them)"
 }
 
 // searchedNote lists the directories considered when there were others
