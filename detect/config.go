@@ -4,7 +4,7 @@ import "fmt"
 
 // Face detector choices for Config.Face.
 const (
-	FaceAuto      = "auto" // best available: YuNet > UltraFace > SSD > Haar
+	FaceAuto      = "auto" // the default face model (built in); never a fallback
 	FaceYuNet     = "yunet"
 	FaceUltraFace = "ultraface"
 	FaceSSD       = "ssd"
@@ -25,20 +25,20 @@ const (
 // DefaultHaarDir is where Debian's opencv-data installs the cascades.
 const DefaultHaarDir = "/usr/share/opencv4/haarcascades"
 
-// Config selects and tunes the detectors. The zero value is valid: it picks
-// the best available face model from the default models directory, masks
-// badges, and uses the recall-tuned defaults below.
+// Config selects and tunes the detectors. The zero value is valid: it runs
+// the default face model and masks badges, with the models built into the
+// binary (or those of $CUSTODY_MODELS), and the recall-tuned defaults
+// below.
 type Config struct {
 	// Face is one of FaceAuto (or ""), FaceYuNet, FaceUltraFace, FaceSSD,
-	// FaceHaar. An explicitly named DNN model that is missing is an error;
-	// "auto" falls back down the list and to Haar with a warning.
+	// FaceHaar. A missing model is an error, for "auto" too: nothing falls
+	// back to a weaker detector (see Composite.Weaker).
 	Face string
-	// Text is one of TextBadges, TextAll, TextNone, or "" (badges, but only
-	// a warning if the text model is missing; an explicit mode makes the
-	// missing model an error).
+	// Text is one of TextBadges (or "", the same), TextAll, TextNone. A
+	// missing text model is an error.
 	Text string
 	// ModelsDir is the --models flag value; "" resolves through ModelsDir
-	// ($CUSTODY_MODELS, then the user data directory).
+	// ($CUSTODY_MODELS, then the models built into the binary).
 	ModelsDir string
 	// HaarDir holds the Haar cascades; "" means DefaultHaarDir.
 	HaarDir string

@@ -3,11 +3,8 @@
 package detect
 
 import (
-	"errors"
-	"fmt"
 	"image"
 	"math"
-	"strings"
 
 	"gocv.io/x/gocv"
 )
@@ -248,22 +245,18 @@ func (c *Composite) PersonPasses() (run, skipped int) {
 // openHeads opens the person detector unless heads are off. With heads
 // auto a missing model is a warning and heads are off (recorded so); with
 // heads on it is an error.
-func (c *Composite) openHeads(dir string, searched []string) (warning string, err error) {
+func (c *Composite) openHeads(dir string) error {
 	if c.cfg.Heads == HeadsOff {
-		return "", nil
+		return nil
 	}
+	// The person model is built in like the others: a missing one is an
+	// error, never a quiet "heads off".
 	p, err := newPeople(dir, c.cfg)
-	if c.cfg.Heads == HeadsAuto && errors.Is(err, ErrModelMissing) {
-		c.cfg.Heads = HeadsOff
-		return fmt.Sprintf("WARNING: no person model found in %s (searched %s): the heads of people whose "+
-			"face does not show (seen from above or behind) will NOT be masked. Put %s there, or pass --heads off to accept this",
-			dir, strings.Join(searched, ", "), modelFile(ModelYOLOXNano)), nil
-	}
 	if err != nil {
-		return "", err
+		return err
 	}
 	c.heads = newHeadState(p, c.cfg)
-	return "", nil
+	return nil
 }
 
 // detectHeads returns the heads of people whose face is not among faces,

@@ -85,7 +85,6 @@ func finiteAll(vs ...float64) bool {
 }
 
 // ModelYOLOXNano is the person detector's audit name (see KnownModels).
-const ModelYOLOXNano = "yolox-nano"
 
 // personNMSIoU is the overlap above which two person boxes are one
 // person. Plain IoU only: a child in front of an adult, or a seated

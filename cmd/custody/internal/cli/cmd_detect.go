@@ -32,7 +32,7 @@ measured.`,
   custody detect --detector haar --every 3 ward3.mp4`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			det, scan, err := d.open(e, cmd)
+			det, scan, err := d.open(e, cmd, false)
 			if err != nil {
 				return err
 			}

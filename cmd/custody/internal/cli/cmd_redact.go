@@ -48,29 +48,28 @@ type detectFlags struct {
 	margin             float64
 	shape              string
 	rotated            bool
-	textSet            bool
 	heads              string
 }
 
 func (d *detectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet, ultraface, ssd or haar (auto picks the best model present)")
-	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
+	fl.StringVar(&d.face, "detector", detect.FaceAuto, "face detector: auto (the default model, built into custody), yunet, ultraface, ssd or haar; one the defaults do not use is weaker: a warning, and refused with --store")
+	fl.StringVar(&d.text, "text", detect.TextBadges, "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), or none (weaker: a warning, and refused with --store)")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
 	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1, and the person pass for --heads on every frame (about 7x the CPU time of the defaults)")
 	fl.StringVar(&d.heads, "heads", detect.HeadsAuto, "mask the head of every person whose face is not found (seen from above, from behind, masked): auto (when the camera is still, as CCTV is), on, or off")
 	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
-	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
+	fl.StringVar(&d.models, "models", "", "read the models from this directory instead of those built into custody (default $CUSTODY_MODELS if set); each file is checked by sha256")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
 	fl.StringVar(&d.shape, "shape", "ellipse", "face mask shape: ellipse or box")
 }
 
 // open builds the detector and the scan options, printing the detector's
-// warnings (a Haar fallback must be loud).
-func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.ScanOptions, error) {
-	d.textSet = cmd.Flags().Changed("text")
+// warnings: a weaker detector than the defaults must be loud, and with
+// inStore it is refused, before anything is logged or an approval spent.
+func (d *detectFlags) open(e *env, cmd *cobra.Command, inStore bool) (detect.Detector, redact.ScanOptions, error) {
 	if d.thorough {
 		for _, name := range []string{"every", "text-every", "small-face-every"} {
 			if cmd.Flags().Changed(name) {
@@ -86,19 +85,19 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.
 	if err != nil {
 		return nil, redact.ScanOptions{}, usageErr(err)
 	}
-	// An explicit --text makes a missing text model an error; by default
-	// it is a loud warning and faces are still masked.
-	text := d.text
-	if !d.textSet {
-		text = ""
-	}
-	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery,
+	det, warnings, err := detect.OpenComposite(detect.Config{Face: d.face, Text: d.text, ModelsDir: d.models, TextEvery: d.textEvery,
 		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Heads: d.heads, HeadsEvery: d.headsEvery()})
+	if err != nil {
+		return nil, redact.ScanOptions{}, modelsErr(err)
+	}
+	if weak := det.Weaker(); inStore && len(weak) > 0 {
+		det.Close()
+		return nil, redact.ScanOptions{}, withHint(usagef("a store redaction runs the default detectors, and this one is weaker: %s",
+			strings.Join(weak, "; ")),
+			"drop --detector and --text to use the defaults, built into custody; a weaker redaction can only be made of a plain file, outside the store")
+	}
 	for _, w := range warnings {
 		e.warnf("%s", w)
-	}
-	if err != nil {
-		return nil, redact.ScanOptions{}, coded{ExitUsage, err}
 	}
 	return det, redact.ScanOptions{Detector: det, Every: d.every, Margin: d.margin, Shape: shape}, nil
 }
@@ -110,6 +109,19 @@ func (d *detectFlags) headsEvery() int {
 		return 1
 	}
 	return 0
+}
+
+// modelsErr gives a detector that cannot be opened its exit code, and says
+// where models come from.
+func modelsErr(err error) error {
+	hint := "`custody version` lists the models built into this custody; --models DIR or CUSTODY_MODELS reads them from a directory instead"
+	if errors.Is(err, detect.ErrModelMissing) && !detect.HasEmbedded() {
+		hint = "build custody with `make build`, which embeds the models from ../shared/models, or give --models DIR"
+	}
+	if errors.Is(err, detect.ErrConfig) {
+		return usageErr(err)
+	}
+	return withHint(coded{ExitUsage, err}, hint)
 }
 
 // mediaErr gives redaction and detection errors their exit codes.
@@ -191,6 +203,14 @@ frame after the previous pass that could have found it. For the most
 thorough run, detect everything on every frame: --thorough (about 7x the
 CPU time). The values used are recorded in the report and the ledger.
 
+Models: the default detectors' models are built into custody (see
+custody version); --models DIR or CUSTODY_MODELS reads them from a directory
+instead. Every file is checked by sha256, and nothing falls back: a missing
+or unknown model is an error. A weaker detector than the defaults (--detector
+ultraface, ssd or haar; --text none) must be asked for by name: plain mode
+warns, store mode refuses it. The report and the ledger entry name every
+model with its sha256 and whether it was built in or read from a directory.
+
 Plain mode reads IN and writes OUT; OUT is written under a temporary name
 and renamed only when complete. A truncated or damaged input is redacted as
 far as it decodes, written as OUT.incomplete.EXT, and the exit status is 5.
@@ -264,7 +284,7 @@ unmask a different track if the detections change.`,
 			if f.dir == "" {
 				go func() { i, err := redact.ProbeInput(ctx, args[0]); pc <- probed{i, err} }()
 			}
-			det, scan, err := d.open(e, cmd)
+			det, scan, err := d.open(e, cmd, f.dir != "")
 			if err != nil {
 				return err
 			}
