@@ -94,7 +94,7 @@ func TestOpenAutoNeverFallsBack(t *testing.T) {
 			}
 		})
 	}
-	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet)})
+	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet), Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +622,7 @@ func TestSmallFaceEvery(t *testing.T) {
 	// badge is seen with its small wearer): with text every 3rd call,
 	// calls 1, 3 (cadence) and 4 (text) search for small faces, call 2
 	// does not.
-	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2})
+	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2, Heads: HeadsOff})
 	for call, w := range []int{1, 0, 1, 1} {
 		boxes, err := ct.Detect(scene)
 		if err != nil {
