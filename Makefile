@@ -27,7 +27,7 @@ export CGO_CFLAGS   ?= -O2 -g -ffunction-sections -fdata-sections
 export CGO_CXXFLAGS ?= -O2 -g -ffunction-sections -fdata-sections
 export CGO_LDFLAGS  ?= -fuse-ld=lld -Wl,--gc-sections -Wl,--as-needed
 
-.PHONY: all deps models build build-static dist test bench eval fuzz demo clean
+.PHONY: all deps models build build-static dist test bench eval eval-quick eval-all fuzz demo clean
 
 all: build
 
@@ -86,13 +86,30 @@ test: deps models
 bench: deps models
 	$(GO) test -run '^$$' -bench 'Import|VerifyBundle|Redact' -benchtime 1x -timeout 60m ./cmd/custody
 
-## eval: detection recall/precision on real photos (each model), redaction speed beside an
-## ffmpeg transcode of the same clip, and the leak check on the real clips
-eval: deps models
+## eval: the redaction benchmark (internal/evalset/README.md): faces (the labelled dlib photos and
+## hard variants: small, turned, dark, blurred, JPEG, seen from above), worn staff cards and the
+## shared clips, each table with the defaults beside a plain YuNet 2022mar reference; the check that
+## the defaults row is what `custody detect --json` reports; then detect's per-model tables.
+## Data is generated into .cache/eval on first use (about 5 minutes). EVALFLAGS adds flags:
+##   make eval EVALFLAGS=-eval.split=training                        (the tuning split)
+##   make eval EVALFLAGS="-eval.row 'thorough: every=1 textevery=1 smallfaceevery=1'"
+## eval-quick: the benchmark's quick development run (faces, badges, gen2's clips; a minute or two)
+## eval-all: eval, then the slow old evaluations (photos enlarged 4x for every model; redaction speed
+## beside an ffmpeg transcode with the old leak count)
+EVALFLAGS ?=
+EVALRUN    = $(GO) test ./internal/evalset/evalrun -count=1 -timeout 90m -v -eval -eval.bin "$(abspath $(BIN))"
+eval: build
 	@# The package goes before -eval: go test stops reading its own flags
-	@# at the first one it does not know, and would take ./detect for a
+	@# at the first one it does not know, and would take the package for a
 	@# test flag.
-	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEval$$|TestEvalLarge|TestEvalRotated' -v -eval | grep -v '^=== RUN'
+	$(EVALRUN) -run 'TestEval$$|TestDefaultsMatchCLI' $(EVALFLAGS) | grep -v '^=== RUN'
+	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEval$$|TestEvalRotated' -v -eval | grep -v '^=== RUN'
+
+eval-quick: build
+	$(EVALRUN) -run 'TestEval$$' -eval.quick $(EVALFLAGS) | grep -v '^=== RUN'
+
+eval-all: eval
+	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEvalLarge' -v -eval | grep -v '^=== RUN'
 	$(GO) test ./redact -count=1 -timeout 60m -run 'TestEval$$' -v -eval | grep -v '^=== RUN'
 
 ## fuzz: run each fuzzer for FUZZTIME (default 30s)
