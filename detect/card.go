@@ -1,0 +1,142 @@
+package detect
+
+import (
+	"image"
+	"math"
+	"sort"
+)
+
+// Worn cards: a staff badge or ID card hangs on a lanyard or is clipped to
+// the chest of the person wearing it, below the face. The card finder
+// (card_cv.go) searches that zone of every face and head at a resolution
+// set by the face's size, not the frame's, so that a card 25 px wide in
+// the frame is searched at the same scale as one 150 px wide; it finds the
+// card's outline (a bright or coloured quadrilateral full of detail:
+// photo, name, role, barcode) and masks that, not the person.
+
+// cardUnit is the face width, in zone pixels, that a badge zone is scaled
+// to: a card (half to one face width wide) is then 30 to 70 px wide.
+const cardUnit = 64
+
+// Badge zone geometry, in face widths (u) from the bottom centre of the
+// face: lanyards hang from the neck to the belly, clips sit on breast
+// pockets either side, and a card is at most about a face wide.
+const (
+	zoneSide   = 1.8 // either side of the face centre
+	zoneTop    = 0.1 // below the face box
+	zoneBottom = 4.0
+)
+
+// anchor is a face (or the head of a person whose face was not found) a
+// badge zone hangs from: cx is its centre, bottom the y of its chin, unit
+// its width.
+type anchor struct {
+	cx, bottom, unit float64
+	face             Box // the face or head box it came from
+}
+
+// headFaceShare: the face of a person is about this share of the width of
+// the head region headRegions gives (the person box's width, shoulders
+// included).
+const headFaceShare = 0.45
+
+// anchors returns the badge anchors of the faces and heads in boxes.
+// A head region (see headRegions) is as wide as the person; the face in
+// it is about headFaceShare of that, its chin near the region's bottom.
+func anchors(boxes []Box) []anchor {
+	var out []anchor
+	for _, b := range boxes {
+		if b.W <= 0 || b.H <= 0 {
+			continue
+		}
+		cx := float64(b.X) + float64(b.W)/2
+		switch b.Label {
+		case LabelFace:
+			out = append(out, anchor{cx: cx, bottom: float64(b.Y + b.H), unit: float64(b.W), face: b})
+		case LabelHead:
+			u := math.Max(headFaceShare*float64(b.W), 4)
+			out = append(out, anchor{cx: cx, bottom: float64(b.Y+b.H) - 0.5*u, unit: u, face: b})
+		}
+	}
+	return out
+}
+
+// zone is where a card worn by the person of a can be, in frame pixels
+// (not clipped).
+func (a anchor) zone() image.Rectangle {
+	return image.Rect(
+		int(math.Floor(a.cx-zoneSide*a.unit)), int(math.Floor(a.bottom+zoneTop*a.unit)),
+		int(math.Ceil(a.cx+zoneSide*a.unit)), int(math.Ceil(a.bottom+zoneBottom*a.unit)),
+	)
+}
+
+// Card shape limits, in face widths (u): a CR80 card (85.6 × 54 mm) is
+// about half to one face width across; turned away by up to 60° it keeps
+// half its width; seen in perspective its sides stay about 1.6:1 or
+// narrower than 3.6:1 when turned.
+const (
+	cardMinArea   = 0.08 // u², a small card turned away
+	cardMaxArea   = 2.2  // u², a large card face on
+	cardMinShort  = 0.15 // u
+	cardMaxLong   = 2.0  // u
+	cardMaxAspect = 3.6
+	cardMinFill   = 0.72 // contour area over its minimum-area rectangle
+	cardMinDetail = 0.10 // share of strong-edge pixels inside
+)
+
+// cardCand is a card outline found in a zone: the corners of its
+// minimum-area rectangle in frame pixels, and how card-like it is.
+type cardCand struct {
+	pts    [4]image.Point
+	bounds image.Rectangle
+	fill   float64 // contour area over rectangle area
+	detail float64 // share of strong-edge pixels inside
+	score  float64
+}
+
+// cardShape scores a candidate of rectangle sides w×h (zone pixels, unit u
+// = face width in zone pixels), fill and detail; 0 when it is not a card.
+func cardShape(w, h, u, fill, detail float64) float64 {
+	long, short := math.Max(w, h), math.Min(w, h)
+	area := w * h / (u * u)
+	switch {
+	case short < cardMinShort*u, long > cardMaxLong*u, long > cardMaxAspect*short,
+		area < cardMinArea, area > cardMaxArea, fill < cardMinFill, detail < cardMinDetail:
+		return 0
+	}
+	return fill * math.Min(1, detail/0.3) * math.Sqrt(area)
+}
+
+// cardMask is the box masked for a card: the bounds of its corners grown
+// by a margin for the rounding of the outline to zone pixels and for the
+// blur of a small card's edges, and clipped to the frame.
+func cardMask(r, frame image.Rectangle) image.Rectangle {
+	short := math.Min(float64(r.Dx()), float64(r.Dy()))
+	pad := int(math.Ceil(math.Max(2, cardPad*short)))
+	return r.Inset(-pad).Intersect(frame)
+}
+
+// cardPad is the margin grown around a card outline, a share of its
+// shorter side.
+const cardPad = 0.06
+
+// sortCands orders candidates best first.
+func sortCands(cs []cardCand) {
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
+}
+
+// TextMargin is the margin the redactor grows text and card boxes by,
+// whatever its --margin: detect returns them already grown to what must be
+// hidden (a card's outline plus cardPad, text lines by the DB unclip
+// ratio), and a card grown by the face margin would be twice its area.
+const TextMargin = 0.02
+
+// pickCard returns the bounds of the best card candidate, if any.
+func pickCard(cs []cardCand) (image.Rectangle, bool) {
+	if len(cs) == 0 {
+		return image.Rectangle{}, false
+	}
+	return cs[0].bounds, true
+}
+
+func area(r image.Rectangle) float64 { return float64(r.Dx()) * float64(r.Dy()) }

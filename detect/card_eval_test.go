@@ -1,0 +1,84 @@
+//go:build cgo
+
+package detect
+
+import (
+	"flag"
+	"fmt"
+	"image"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custody-evidence/custody/internal/evalset"
+	"gocv.io/x/gocv"
+)
+
+var cardSplit = flag.String("card.split", string(evalset.Tuning), "split for TestEvalCardFinder: training (tuning) or testing")
+
+// TestEvalCardFinder scores the card finder alone on the benchmark's worn
+// cards, anchored on the labelled faces (so that a face the face model
+// misses does not count against it): recall, precision of the card masks,
+// mask/card area, by width, pose and mount. For tuning on the training
+// split (-card.split training, the default); make eval reports the whole
+// path on testing.
+func TestEvalCardFinder(t *testing.T) {
+	if !*evalFlag {
+		t.Skip("run with -eval")
+	}
+	set := benchSet(t, evalset.Split(*cardSplit), "badges")
+	var r evalset.Result
+	var cardMasks, cardTP int
+	var cpu time.Duration
+	for _, it := range set.Items {
+		img := gocv.IMRead(it.Path, gocv.IMReadColor)
+		if img.Empty() {
+			t.Fatalf("cannot read %s", it.Path)
+		}
+		var faces []Box
+		var badges []evalset.Truth
+		for _, tr := range it.Truth {
+			if tr.Kind == evalset.KindFace {
+				faces = append(faces, boxFromRect(tr.Quad.Bounds(), 1, LabelFace))
+			} else {
+				badges = append(badges, tr)
+			}
+		}
+		t0 := time.Now()
+		boxes := wornCards(img, faces)
+		cpu += time.Since(t0)
+		img.Close()
+		bounds := image.Rect(0, 0, it.Width, it.Height)
+		var masks []evalset.Mask
+		for _, b := range boxes {
+			m := evalset.Mask{Rect: Expand(b, TextMargin, bounds).Rect(), Label: "text"}
+			masks = append(masks, m)
+			cardMasks++
+			for _, tr := range badges {
+				if tr.Quad.Bounds().Overlaps(m.Rect) {
+					cardTP++
+					break
+				}
+			}
+		}
+		r.Add(filepath.Base(it.Path), it.Width, it.Height, badges, masks)
+	}
+	med, worst := r.AreaRatio()
+	t.Logf("cards %d: recall %.1f%%, card masks %d (%.1f%% on a card), mask/card %.2fx median, %.2fx worst, %.1f ms/image",
+		set.Count(evalset.KindBadge), 100*r.Recall(evalset.KindBadge), cardMasks, 100*float64(cardTP)/float64(max(1, cardMasks)),
+		med, worst, float64(cpu.Microseconds())/1000/float64(len(set.Items)))
+	var tags []string
+	for k, v := range r.ByTag {
+		tags = append(tags, fmt.Sprintf("%s %d/%d", strings.TrimPrefix(k, "badge/"), v.Covered, v.Truth))
+	}
+	sort.Strings(tags)
+	t.Logf("by tag: %s", strings.Join(tags, ", "))
+	ratios := append([]float64(nil), r.AreaRatios...)
+	sort.Float64s(ratios)
+	t.Logf("area ratios: %.2f", ratios)
+	for _, m := range r.Missed {
+		t.Logf("missed %s", m)
+	}
+}
