@@ -22,13 +22,16 @@ func personZone(f Box) image.Rectangle {
 	)
 }
 
-// wearer returns the largest face whose person zone holds the centre of r.
-func wearer(r image.Rectangle, faces []Box) (Box, bool) {
+// wearer returns the largest face (or head: see anchors) whose person
+// zone holds the centre of r, as the face box it implies (a head's face
+// is a share of its width).
+func wearer(r image.Rectangle, people []Box) (Box, bool) {
 	c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
 	var best Box
 	found := false
-	for _, f := range faces {
-		if f.Label == LabelFace && c.In(personZone(f)) && (!found || f.Area() > best.Area()) {
+	for _, a := range anchors(people) {
+		f := a.faceBox()
+		if c.In(personZone(f)) && (!found || f.Area() > best.Area()) {
 			best, found = f, true
 		}
 	}
@@ -117,7 +120,7 @@ func guessCard(c textCluster, face Box) image.Rectangle {
 	up := math.Max(1.4*cw, 9*l)
 	down := math.Max(0.9*cw, 5*l)
 	if face.H > 0 {
-		reach := 1.2 * float64(face.H)
+		reach := guessReach * float64(face.H)
 		side, up, down = math.Min(side, reach), math.Min(up, reach), math.Min(down, reach)
 	}
 	return image.Rect(
@@ -125,6 +128,10 @@ func guessCard(c textCluster, face Box) image.Rectangle {
 		c.bounds.Max.X+int(math.Ceil(side)), c.bounds.Max.Y+int(math.Ceil(down)),
 	)
 }
+
+// guessReach bounds a guessed card, in face heights from its text: a
+// card is about a face wide at most.
+const guessReach = 0.9
 
 // cardSearchWindow is where findCard looks for a card outline around c:
 // the guessed card extent, which contains every plausible card.
@@ -158,6 +165,9 @@ func plausibleCard(r image.Rectangle, fill float64, c textCluster) bool {
 type carriedText struct {
 	box  Box
 	face Box
+	// kept counts the passes since the card was last found (see
+	// keptCards).
+	kept int
 }
 
 // moveWithWearer maps the text masks of the last text pass onto a frame
@@ -198,7 +208,7 @@ func matchFace(old Box, faces []Box) (Box, bool) {
 	ox, oy := center(old)
 	reach := 3 * float64(max(old.W, old.H))
 	for _, f := range faces {
-		if f.Label != LabelFace || f.Area() == 0 {
+		if f.Label != old.Label || f.Area() == 0 {
 			continue
 		}
 		if iou := IoU(old, f); iou > bestIoU {
@@ -218,3 +228,58 @@ func matchFace(old Box, faces []Box) (Box, bool) {
 	}
 	return best, bestIoU > 0 || !math.IsInf(bestDist, 1)
 }
+
+// cardKeepPasses is how many text passes a worn card that is not found
+// again is kept (moved with its wearer) while the wearer is in view: a
+// card turned edge-on or blurred for a moment is still there.
+const cardKeepPasses = 2
+
+// keptCards returns the worn cards of the previous pass (prev) whose
+// wearer is among people but which no card of this pass (found) stands
+// for, moved with the wearer, until they have been kept cardKeepPasses
+// times.
+func keptCards(prev []carriedText, people []Box, found []carriedText) []carriedText {
+	var out []carriedText
+	for _, p := range prev {
+		if p.face.Area() == 0 || p.kept >= cardKeepPasses {
+			continue
+		}
+		f, ok := matchFace(p.face, people)
+		if !ok {
+			continue
+		}
+		moved := moveWithWearer([]carriedText{p}, people)[0]
+		again := false
+		for _, c := range found {
+			if c.face.Area() > 0 && IoU(c.face, f) > 0.3 || IoU(c.box, moved) > 0.3 {
+				again = true
+				break
+			}
+		}
+		if !again {
+			out = append(out, carriedText{box: moved, face: f, kept: p.kept + 1})
+		}
+	}
+	return out
+}
+
+// joinCard reports whether text r belongs to one of the card masks in
+// cards: it overlaps one by a third of its area. The card is grown to
+// hold it when that keeps it card-sized (at most cardJoinGrowth times
+// its area): the card's outline was found short of its text.
+func joinCard(r image.Rectangle, cards []carriedText) bool {
+	for i, c := range cards {
+		cr := c.box.Rect()
+		if area(r.Intersect(cr)) < area(r)/3 {
+			continue
+		}
+		if u := cr.Union(r); area(u) <= cardJoinGrowth*area(cr) {
+			cards[i].box = boxFromRect(u, c.box.Score, c.box.Label)
+		}
+		return true
+	}
+	return false
+}
+
+// cardJoinGrowth bounds how much a card mask grows to take in its text.
+const cardJoinGrowth = 1.6

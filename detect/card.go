@@ -61,6 +61,16 @@ func anchors(boxes []Box) []anchor {
 	return out
 }
 
+// faceBox is the face a implies: the face itself, or for a head the face
+// the person's head region holds.
+func (a anchor) faceBox() Box {
+	if a.face.Label == LabelFace {
+		return a.face
+	}
+	u := a.unit
+	return floatBox(float32(a.cx-u/2), float32(a.bottom-u), float32(u), float32(u), a.face.Score, LabelFace)
+}
+
 // zone is where a card worn by the person of a can be, in frame pixels
 // (not clipped).
 func (a anchor) zone() image.Rectangle {

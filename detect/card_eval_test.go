@@ -17,6 +17,7 @@ import (
 )
 
 var cardSplit = flag.String("card.split", string(evalset.Tuning), "split for TestEvalCardFinder: training (tuning) or testing")
+var cardText = flag.String("card.text", "", "text mode for TestEvalBadgesDetector")
 
 // TestEvalCardFinder scores the card finder alone on the benchmark's worn
 // cards, anchored on the labelled faces (so that a face the face model
@@ -80,5 +81,64 @@ func TestEvalCardFinder(t *testing.T) {
 	t.Logf("area ratios: %.2f", ratios)
 	for _, m := range r.Missed {
 		t.Logf("missed %s", m)
+	}
+}
+
+// TestEvalBadgesDetector scores the whole detector at its defaults (and
+// with -card.text another text mode) on the worn cards of -card.split.
+func TestEvalBadgesDetector(t *testing.T) {
+	if !*evalFlag {
+		t.Skip("run with -eval")
+	}
+	d, _, err := Open(Config{Text: *cardText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	set := benchSet(t, evalset.Split(*cardSplit), "badges")
+	r := benchScore(t, d, set)
+	med, worst := r.AreaRatio()
+	t.Logf("%s: cards %d: recall %.1f%%, precision %.1f%%, mask/card %.2fx median, %.2fx worst, faces %.1f%%, %.0f ms/image",
+		d.Name(), set.Count(evalset.KindBadge), 100*r.Recall(evalset.KindBadge), 100*r.Precision(), med, worst,
+		100*r.Recall(evalset.KindFace), float64(r.Elapsed.Milliseconds())/float64(len(set.Items)))
+	var tags []string
+	for k, v := range r.ByTag {
+		if strings.HasPrefix(k, "badge/") {
+			tags = append(tags, fmt.Sprintf("%s %d/%d", strings.TrimPrefix(k, "badge/"), v.Covered, v.Truth))
+		}
+	}
+	sort.Strings(tags)
+	t.Logf("by tag: %s", strings.Join(tags, ", "))
+	for _, m := range r.Missed {
+		t.Logf("missed %s", m)
+	}
+}
+
+// TestEvalBadgesWorst lists the pictures whose card masks are largest.
+func TestEvalBadgesWorst(t *testing.T) {
+	if !*evalFlag {
+		t.Skip("run with -eval")
+	}
+	d, _, err := Open(Config{Text: *cardText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	set := benchSet(t, evalset.Split(*cardSplit), "badges")
+	for _, it := range set.Items {
+		one := &evalset.Set{Items: []evalset.Still{it}}
+		r := benchScore(t, d, one)
+		_, worst := r.AreaRatio()
+		if worst > 3 {
+			img := gocv.IMRead(it.Path, gocv.IMReadColor)
+			d.(*Composite).ResetCadence()
+			boxes, _ := d.Detect(img)
+			img.Close()
+			var bs []string
+			for _, b := range boxes {
+				bs = append(bs, fmt.Sprintf("%s%v", b.Label, b.Rect()))
+			}
+			t.Logf("%s worst %.1fx: %s", filepath.Base(it.Path), worst, strings.Join(bs, " "))
+		}
 	}
 }

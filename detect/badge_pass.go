@@ -1,0 +1,130 @@
+//go:build cgo
+
+package detect
+
+import (
+	"image"
+
+	"gocv.io/x/gocv"
+)
+
+// detectBadges is DetectText. On a pass it:
+//
+//   - searches the badge zone under every face and head (anchor.zone) for
+//     a card's outline at the face's scale (findCards) and masks the card,
+//     not the person: recall does not depend on the card's text being
+//     legible;
+//   - in mode badge-zone, masks the whole zone of every face and head
+//     instead (the DPO's conservative choice: the shirt is lost, no name
+//     can show);
+//   - runs the text model on the whole frame: text on a person that no
+//     card mask covers is grown to the card it is printed on (its outline
+//     around the text, else a guess bounded by the face: see guessCard);
+//     text in a card-sized outline is masked with no face in view (a
+//     badge whose wearer's head is out of frame, a card held up); in mode
+//     all every other text region too;
+//   - keeps a card found on the previous pass whose wearer is still in
+//     view but whose card was not found again (turned edge-on, blurred),
+//     moved with the wearer, for cardKeepPasses passes.
+func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
+	if c.text == nil {
+		return nil, nil
+	}
+	if err := checkFrame(img); err != nil {
+		return nil, err
+	}
+	size := image.Pt(img.Cols(), img.Rows())
+	if !c.textDue(img) {
+		c.textCalls++
+		return moveWithWearer(c.carry, people), nil
+	}
+	c.textCalls = 1
+	prev := c.carry
+	c.carry, c.carrySize = nil, size
+	regions, err := c.text.textRegions(img, c.cfg)
+	if err != nil {
+		c.textCalls = 0
+		return nil, err
+	}
+	frame := image.Rect(0, 0, size.X, size.Y)
+	var worn []carriedText
+	for _, a := range anchors(people) {
+		var r image.Rectangle
+		if c.textMode == TextBadgeZone {
+			r = a.zone().Intersect(frame)
+		} else {
+			cr, ok := pickCard(findCards(img, a))
+			if !ok {
+				continue
+			}
+			r = cardMask(cr, frame)
+		}
+		if !r.Empty() {
+			worn = append(worn, carriedText{box: boxFromRect(r, 1, LabelText), face: a.face})
+		}
+	}
+	worn = append(worn, c.textCards(img, regions, people, worn)...)
+	worn = append(worn, keptCards(prev, people, worn)...)
+	out := make([]Box, 0, len(worn))
+	for _, w := range worn {
+		out = append(out, w.box)
+	}
+	keep := NMS(out, 0.7)
+	kept := map[Box]bool{}
+	for _, b := range keep {
+		kept[b] = true
+	}
+	for _, w := range worn {
+		if kept[w.box] {
+			c.carry = append(c.carry, w)
+			delete(kept, w.box)
+		}
+	}
+	return keep, nil
+}
+
+// textCards turns the text regions of a pass into masks: text that the
+// card masks in cards already cover goes; text on a person is grown to
+// its card; text in a card outline with no face is masked as a card; in
+// mode all, the rest as it is.
+func (c *Composite) textCards(img gocv.Mat, regions, people []Box, cards []carriedText) []carriedText {
+	if len(regions) == 0 {
+		return nil
+	}
+	gray := gocv.NewMat()
+	defer gray.Close()
+	gocv.CvtColor(img, &gray, gocv.ColorBGRToGray)
+	w, h := img.Cols(), img.Rows()
+	frame := image.Rect(0, 0, w, h)
+	var out []carriedText
+	for _, cl := range clusterText(regions) {
+		if joinCard(cl.bounds, cards) {
+			continue
+		}
+		card, found := findCard(gray, cl)
+		face, worn := wearer(cl.bounds, people)
+		var r image.Rectangle
+		switch {
+		case worn && found:
+			r = card.Union(cl.bounds)
+		case worn:
+			r = guessCard(cl, face)
+		case found && card.Dx()*card.Dy() <= w*h/8:
+			r = card.Union(cl.bounds)
+		case c.textMode == TextAll:
+			for _, b := range cl.boxes {
+				out = append(out, carriedText{box: b})
+			}
+			continue
+		default:
+			continue
+		}
+		pad := max(2, cl.lineH/4)
+		b := boxFromRect(r.Inset(-pad).Intersect(frame), cl.score, LabelText)
+		if !worn {
+			face = Box{}
+		}
+		out = append(out, carriedText{box: b, face: face})
+	}
+	return out
+}
