@@ -53,7 +53,7 @@ func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
 		if c.textMode == TextBadgeZone {
 			r = a.zone().Intersect(frame)
 		} else {
-			cr, ok := pickCard(findCards(img, a))
+			cr, ok := pickCard(findCards(img, a), a.unit)
 			if !ok {
 				continue
 			}

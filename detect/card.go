@@ -141,12 +141,45 @@ func sortCands(cs []cardCand) {
 // ratio), and a card grown by the face margin would be twice its area.
 const TextMargin = 0.02
 
-// pickCard returns the bounds of the best card candidate, if any.
-func pickCard(cs []cardCand) (image.Rectangle, bool) {
+// pickCard returns the bounds of the card the best candidate is part of.
+// A card's header, body and role band are often found apart (a white card
+// on a white coat shows only its coloured header and band; on a striped
+// shirt the body merges with the stripes), so candidates next to the best
+// (within cardJoinGap face widths) and about as wide are joined to it
+// while the whole stays card-shaped (cardShape's size and aspect limits).
+// unit is the face width in frame pixels.
+func pickCard(cs []cardCand, unit float64) (image.Rectangle, bool) {
 	if len(cs) == 0 {
 		return image.Rectangle{}, false
 	}
-	return cs[0].bounds, true
+	r := cs[0].bounds
+	gap := int(math.Ceil(cardJoinGap * unit))
+	for joined := true; joined; {
+		joined = false
+		for _, c := range cs[1:] {
+			b := c.bounds
+			if b.In(r) || !b.Inset(-gap).Overlaps(r) {
+				continue
+			}
+			if wr := float64(b.Dx()) / float64(r.Dx()); wr < 0.6 || wr > 1.6 {
+				continue
+			}
+			u := r.Union(b)
+			long, short := float64(max(u.Dx(), u.Dy())), float64(min(u.Dx(), u.Dy()))
+			if long > cardMaxLong*unit || long > cardMaxAspect*short || area(u) > cardMaxArea*unit*unit {
+				continue
+			}
+			if area(u) > area(r)+area(b)+2*float64(gap)*float64(max(r.Dx(), r.Dy())) {
+				continue // not side by side: the union would take in more than the gap
+			}
+			r, joined = u, true
+		}
+	}
+	return r, true
 }
+
+// cardJoinGap is how far apart (in face widths) parts of one card may be
+// found: the white between its header and its photo.
+const cardJoinGap = 0.4
 
 func area(r image.Rectangle) float64 { return float64(r.Dx()) * float64(r.Dy()) }

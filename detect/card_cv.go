@@ -200,7 +200,7 @@ func wornCards(img gocv.Mat, people []Box) []Box {
 	var out []Box
 	for _, a := range anchors(people) {
 		cs := findCards(img, a)
-		r, ok := pickCard(cs)
+		r, ok := pickCard(cs, a.unit)
 		if !ok {
 			continue
 		}

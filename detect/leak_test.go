@@ -32,6 +32,7 @@ func TestLeakMats(t *testing.T) {
 		{Face: FaceUltraFace, Text: TextAll},
 		{Face: FaceSSD, Text: TextNone, RotatedFaces: true},
 		{Face: FaceHaar, Text: TextBadges},
+		{Face: FaceYuNet, Text: TextBadgeZone},
 	} {
 		cfg.ModelsDir = sharedModels(t)
 		d, _, err := OpenComposite(cfg)
@@ -47,6 +48,8 @@ func TestLeakMats(t *testing.T) {
 				sz := image.Pt(64+32*i, 96)
 				small := resized(frames[1], sz)
 				d.DetectText(small, nil)
+				// The card finder, on a face at the edge of the frame.
+				d.DetectText(small, []Box{{X: sz.X / 3, Y: 10, W: 30, H: 30, Score: 0.9, Label: LabelFace}})
 				small.Close()
 			}
 		}

@@ -54,7 +54,7 @@ type detectFlags struct {
 func (d *detectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&d.face, "detector", detect.FaceAuto, "face detector: auto (the default model, built into custody), yunet, ultraface, ssd or haar; one the defaults do not use is weaker: a warning, and refused with --store")
-	fl.StringVar(&d.text, "text", detect.TextBadges, "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), or none (weaker: a warning, and refused with --store)")
+	fl.StringVar(&d.text, "text", detect.TextBadges, "text masking: badges (the card outline of every badge and ID card worn, found under each face and head, and text on or near people), badge-zone (the whole chest and lanyard zone under every face and head instead of the card: loses the shirt, never a name), all (badges, and also screens, paper), or none (weaker: a warning, and refused with --store)")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
 	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1, and the person pass for --heads on every frame (about 7x the CPU time of the defaults)")
