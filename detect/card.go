@@ -114,7 +114,7 @@ func cardShape(w, h, u, fill, detail float64) float64 {
 		area < cardMinArea, area > cardMaxArea, fill < cardMinFill, detail < cardMinDetail:
 		return 0
 	}
-	return fill * math.Min(1, detail/0.3) * math.Sqrt(area)
+	return fill * math.Min(1, detail/cardFullDetail) * math.Sqrt(area)
 }
 
 // cardMask is the box masked for a card: the bounds of its corners grown
@@ -129,6 +129,33 @@ func cardMask(r, frame image.Rectangle) image.Rectangle {
 // cardPad is the margin grown around a card outline, a share of its
 // shorter side.
 const cardPad = 0.06
+
+// cardFullDetail is the share of edge pixels at which a blob is as
+// detailed as a card (text, bars, photo) can be.
+const cardFullDetail = 0.5
+
+// cardSupport is how much each other binarisation that finds about the
+// same blob adds to its score: a card stands out at every threshold and
+// in colour too, a fold of the shirt in one of them.
+const cardSupport = 0.2
+
+// supportCands raises the score of each candidate by cardSupport for
+// every other candidate that is about the same blob (IoU >= 0.5), at
+// most six.
+func supportCands(cs []cardCand) {
+	n := make([]int, len(cs))
+	for i := range cs {
+		bi := boxFromRect(cs[i].bounds, 0, "")
+		for j := range cs {
+			if i != j && IoU(bi, boxFromRect(cs[j].bounds, 0, "")) >= 0.5 {
+				n[i]++
+			}
+		}
+	}
+	for i := range cs {
+		cs[i].score *= 1 + cardSupport*float64(min(n[i], 6))
+	}
+}
 
 // sortCands orders candidates best first.
 func sortCands(cs []cardCand) {
@@ -175,8 +202,52 @@ func pickCard(cs []cardCand, unit float64) (image.Rectangle, bool) {
 			r, joined = u, true
 		}
 	}
+	if r == cs[0].bounds {
+		r = headedCard(cs[0], unit)
+	}
 	return r, true
 }
+
+// headedCard grows a card part that is a band, card-wide, into the card
+// it heads: the coloured header of a white card on a white coat is often
+// all that stands out. The card hangs below its header, perpendicular to
+// it, and is at most cardHeadedLength times as long as wide (a portrait
+// card; a landscape one is shorter); a header narrowed by a turn is
+// taken for a card at least 0.8 face widths wide.
+func headedCard(c cardCand, unit float64) image.Rectangle {
+	p := c.pts
+	e1 := [2]float64{float64(p[1].X - p[0].X), float64(p[1].Y - p[0].Y)}
+	e2 := [2]float64{float64(p[2].X - p[1].X), float64(p[2].Y - p[1].Y)}
+	l1, l2 := math.Hypot(e1[0], e1[1]), math.Hypot(e2[0], e2[1])
+	long, short, side := l1, l2, e2
+	if l2 > l1 {
+		long, short, side = l2, l1, e1
+	}
+	if short == 0 || long < cardHeadedAspect*short || long < 2*cardMinShort*unit || long > 0.6*cardMaxLong*unit {
+		return c.bounds
+	}
+	n := [2]float64{side[0] / short, side[1] / short}
+	if n[1] < 0 {
+		n = [2]float64{-n[0], -n[1]}
+	}
+	if n[1] < 0.5 {
+		return c.bounds // a band on end is no header
+	}
+	ext := cardHeadedLength*math.Max(long, 0.8*unit) - short
+	r := c.bounds
+	for _, q := range p {
+		m := image.Pt(q.X+int(math.Round(n[0]*ext)), q.Y+int(math.Round(n[1]*ext)))
+		r = r.Union(image.Rectangle{Min: m, Max: m.Add(image.Pt(1, 1))})
+	}
+	return r
+}
+
+// A band at least cardHeadedAspect times as wide as high is taken for a
+// card's header; the card below it is cardHeadedLength times its width.
+const (
+	cardHeadedAspect = 1.8
+	cardHeadedLength = 1.6
+)
 
 // cardJoinGap is how far apart (in face widths) parts of one card may be
 // found: the white between its header and its photo.

@@ -63,6 +63,7 @@ func findCards(img gocv.Mat, a anchor) []cardCand {
 	for _, o := range cardOpenSizes {
 		add(colourBlobs(z, o), fmt.Sprintf("colour/%d", o))
 	}
+	supportCands(out)
 	sortCands(out)
 	return out
 }

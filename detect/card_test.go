@@ -59,6 +59,8 @@ func TestWornCardsFindsRenderedCards(t *testing.T) {
 		{"scrubs", color.RGBA{60, 110, 160, 255}, false},
 		{"grey", color.RGBA{120, 120, 120, 255}, false},
 		{"dark red", color.RGBA{120, 20, 30, 255}, false},
+		{"white coat", color.RGBA{238, 238, 235, 255}, false},
+		{"navy stripes", color.RGBA{25, 35, 70, 255}, true},
 	}
 	poses := []struct {
 		name      string
