@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"sort"
@@ -86,7 +87,7 @@ func (a anchor) zone() image.Rectangle {
 // narrower than 3.6:1 when turned.
 const (
 	cardMinArea   = 0.08 // u², a small card turned away
-	cardMaxArea   = 2.2  // u², a large card face on
+	cardMaxArea   = 1.4  // u², a large card face on
 	cardMinShort  = 0.15 // u
 	cardMaxLong   = 2.0  // u
 	cardMaxAspect = 3.6
@@ -128,7 +129,7 @@ func cardMask(r, frame image.Rectangle) image.Rectangle {
 
 // cardPad is the margin grown around a card outline, a share of its
 // shorter side.
-const cardPad = 0.06
+const cardPad = 0.08
 
 // cardFullDetail is the share of edge pixels at which a blob is as
 // detailed as a card (text, bars, photo) can be.
@@ -191,6 +192,9 @@ func pickCard(cs []cardCand, unit float64) (image.Rectangle, bool) {
 			if wr := float64(b.Dx()) / float64(r.Dx()); wr < 0.6 || wr > 1.6 {
 				continue
 			}
+			if ov := min(b.Max.X, r.Max.X) - max(b.Min.X, r.Min.X); float64(ov) < 0.6*float64(min(b.Dx(), r.Dx())) {
+				continue // side by side: a hanging card's parts are stacked
+			}
 			u := r.Union(b)
 			long, short := float64(max(u.Dx(), u.Dy())), float64(min(u.Dx(), u.Dy()))
 			if long > cardMaxLong*unit || long > cardMaxAspect*short || area(u) > cardMaxArea*unit*unit {
@@ -204,6 +208,9 @@ func pickCard(cs []cardCand, unit float64) (image.Rectangle, bool) {
 	}
 	if r == cs[0].bounds {
 		r = headedCard(cs[0], unit)
+	}
+	if cardDebug != nil {
+		cardDebug(fmt.Sprintf("pick: best %v (fill %.2f detail %.2f score %.2f) -> %v", cs[0].bounds, cs[0].fill, cs[0].detail, cs[0].score, r))
 	}
 	return r, true
 }
@@ -254,3 +261,7 @@ const (
 const cardJoinGap = 0.4
 
 func area(r image.Rectangle) float64 { return float64(r.Dx()) * float64(r.Dy()) }
+
+// cardDebug, when set, is told about every blob scored and every card
+// picked (for the tuning tests).
+var cardDebug func(string)

@@ -178,9 +178,6 @@ func scoreBlobs(blobs, edges gocv.Mat, tag string, toFrame func(image.Point) ima
 	return out
 }
 
-// cardDebug, when set, is told about every blob cardBlobs scores.
-var cardDebug func(string)
-
 // fillHoles returns the binary image with the inside of every outer
 // contour filled. The caller closes it.
 func fillHoles(bin gocv.Mat) gocv.Mat {

@@ -32,7 +32,7 @@ func TestCardDebug(t *testing.T) {
 				a := anchors([]Box{f})[0]
 				t.Logf("face %v zone %v", f.Rect(), a.zone())
 				cardDebug = func(s string) { t.Log("  " + s) }
-				findCards(img, a)
+				pickCard(findCards(img, a), a.unit)
 				cardDebug = nil
 			} else {
 				t.Logf("card %v %s", tr.Quad.Bounds(), strings.Join(tr.Tags, " "))

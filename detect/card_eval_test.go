@@ -65,6 +65,13 @@ func TestEvalCardFinder(t *testing.T) {
 			}
 		}
 		r.Add(filepath.Base(it.Path), it.Width, it.Height, badges, masks)
+		for _, tr := range badges {
+			var one evalset.Result
+			one.Add("", it.Width, it.Height, []evalset.Truth{tr}, masks)
+			if _, w := one.AreaRatio(); w > 2.5 {
+				t.Logf("ratio %.1fx %s %v %s", w, filepath.Base(it.Path), tr.Quad.Bounds(), strings.Join(tr.Tags, " "))
+			}
+		}
 	}
 	med, worst := r.AreaRatio()
 	t.Logf("cards %d: recall %.1f%%, card masks %d (%.1f%% on a card), mask/card %.2fx median, %.2fx worst, %.1f ms/image",
