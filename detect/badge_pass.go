@@ -47,12 +47,23 @@ func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
 		return nil, err
 	}
 	frame := image.Rect(0, 0, size.X, size.Y)
+	// The whole-frame pass sees a face this many times its size: a zone
+	// it sees at zoneTextUnit or more needs no pass of its own.
+	frameTextScale := min(1, float64(c.cfg.TextMaxSide)/float64(max(size.X, size.Y)))
 	var worn []carriedText
 	for _, a := range anchors(people) {
 		var r image.Rectangle
 		if c.textMode == TextBadgeZone {
 			r = a.zone().Intersect(frame)
 		} else {
+			if a.unit*frameTextScale < zoneTextUnit {
+				zt, err := c.text.zoneText(img, a, c.cfg)
+				if err != nil {
+					c.textCalls = 0
+					return nil, err
+				}
+				regions = append(regions, zt...)
+			}
 			cr, ok := pickCard(findCards(img, a), a.unit)
 			if !ok {
 				continue
