@@ -263,23 +263,46 @@ func keptCards(prev []carriedText, people []Box, found []carriedText) []carriedT
 	return out
 }
 
-// joinCard reports whether text r belongs to one of the card masks in
-// cards: it overlaps one by a third of its area. The card is grown to
-// hold it when that keeps it card-sized (at most cardJoinGrowth times
-// its area): the card's outline was found short of its text.
-func joinCard(r image.Rectangle, cards []carriedText) bool {
+// joinCard reports whether text r is taken care of by one of the card
+// masks in cards: most of it (cardTextInside) lies under one already, or
+// it overlaps one and the card grown to hold it stays card-sized (at most
+// cardJoinGrowth times its area: the card's outline was found short of
+// its text). Text it does not take is masked on its own (textCards).
+func joinCard(r image.Rectangle, cards []carriedText) (int, bool) {
 	for i, c := range cards {
 		cr := c.box.Rect()
-		if area(r.Intersect(cr)) < area(r)/3 {
+		in := area(r.Intersect(cr))
+		if in >= cardTextInside*area(r) {
+			return i, true
+		}
+		if in == 0 {
 			continue
 		}
 		if u := cr.Union(r); area(u) <= cardJoinGrowth*area(cr) {
 			cards[i].box = boxFromRect(u, c.box.Score, c.box.Label)
+			return i, true
 		}
-		return true
 	}
-	return false
+	return -1, false
 }
+
+// growCard grows card mask i of cards to take in the outline found
+// around its text (findCard), when that at most cardOutlineGrowth times
+// its area: a card found in part under a face (or under the photo on the
+// card, taken for a face) is completed by the outline around its name.
+func growCard(cards []carriedText, i int, outline image.Rectangle) {
+	cr := cards[i].box.Rect()
+	if u := cr.Union(outline); area(u) <= cardOutlineGrowth*area(cr) {
+		cards[i].box = boxFromRect(u, cards[i].box.Score, cards[i].box.Label)
+	}
+}
+
+// cardOutlineGrowth bounds growCard.
+const cardOutlineGrowth = 2.5
+
+// cardTextInside is the share of a text region under a card mask that
+// counts as the card's own text.
+const cardTextInside = 0.9
 
 // cardJoinGrowth bounds how much a card mask grows to take in its text.
 const cardJoinGrowth = 1.6

@@ -109,10 +109,13 @@ func (c *Composite) textCards(img gocv.Mat, regions, people []Box, cards []carri
 	frame := image.Rect(0, 0, w, h)
 	var out []carriedText
 	for _, cl := range clusterText(regions) {
-		if joinCard(cl.bounds, cards) {
+		card, found := findCard(gray, cl)
+		if i, ok := joinCard(cl.bounds, cards); ok {
+			if found {
+				growCard(cards, i, card)
+			}
 			continue
 		}
-		card, found := findCard(gray, cl)
 		face, worn := wearer(cl.bounds, people)
 		var r image.Rectangle
 		switch {
