@@ -92,7 +92,7 @@ const (
 	cardMaxLong   = 2.0  // u
 	cardMaxAspect = 3.6
 	cardMinFill   = 0.72 // contour area over its minimum-area rectangle
-	cardMinDetail = 0.10 // share of strong-edge pixels inside
+	cardMinDetail = 0.2 // share of strong-edge pixels inside
 )
 
 // cardCand is a card outline found in a zone: the corners of its
@@ -177,7 +177,7 @@ const TextMargin = 0.02
 // while the whole stays card-shaped (cardShape's size and aspect limits).
 // unit is the face width in frame pixels.
 func pickCard(cs []cardCand, unit float64) (image.Rectangle, bool) {
-	if len(cs) == 0 {
+	if len(cs) == 0 || cs[0].score < cardMinScore {
 		return image.Rectangle{}, false
 	}
 	r := cs[0].bounds
@@ -255,6 +255,11 @@ const (
 	cardHeadedAspect = 1.8
 	cardHeadedLength = 1.6
 )
+
+// cardMinScore is the least score (cardShape, raised by support) of a
+// card: a lone blob found at one threshold only, on a shirt's fold, scores
+// below it.
+const cardMinScore = 0.5
 
 // cardJoinGap is how far apart (in face widths) parts of one card may be
 // found: the white between its header and its photo.

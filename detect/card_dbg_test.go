@@ -73,3 +73,23 @@ func dumpZone(t *testing.T, img gocv.Mat, a anchor, dir string) {
 	defer d.Close()
 	gocv.IMWrite(name+"_d.png", d)
 }
+
+func TestCardDebugImage(t *testing.T) {
+	path := os.Getenv("CARD_IMG")
+	if path == "" {
+		t.Skip()
+	}
+	img := gocv.IMRead(path, gocv.IMReadColor)
+	defer img.Close()
+	c := openT(t, Config{Face: FaceYuNet})
+	faces, err := c.DetectFaces(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range anchors(faces) {
+		t.Logf("face %v zone %v", a.face.Rect(), a.zone())
+		cardDebug = func(s string) { t.Log("  " + s) }
+		pickCard(findCards(img, a), a.unit)
+		cardDebug = nil
+	}
+}

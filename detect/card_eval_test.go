@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"math"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -148,4 +149,42 @@ func TestEvalBadgesWorst(t *testing.T) {
 			t.Logf("%s worst %.1fx: %s", filepath.Base(it.Path), worst, strings.Join(bs, " "))
 		}
 	}
+}
+
+// TestEvalBadgesFalse lists the masks that overlap no labelled face or
+// card (by TruePositiveOverlap), by label.
+func TestEvalBadgesFalse(t *testing.T) {
+	if !*evalFlag {
+		t.Skip("run with -eval")
+	}
+	d, _, err := Open(Config{Text: *cardText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	set := benchSet(t, evalset.Split(*cardSplit), "badges")
+	n := map[Label]int{}
+	all := map[Label]int{}
+	for _, it := range set.Items {
+		img := gocv.IMRead(it.Path, gocv.IMReadColor)
+		d.(*Composite).ResetCadence()
+		boxes, _ := d.Detect(img)
+		img.Close()
+		for _, b := range boxes {
+			all[b.Label]++
+			hit := false
+			for _, tr := range it.Truth {
+				tb := tr.Quad.Bounds()
+				in := area(tb.Intersect(b.Rect()))
+				if in >= evalset.TruePositiveOverlap*math.Min(area(tb), area(b.Rect())) {
+					hit = true
+				}
+			}
+			if !hit {
+				n[b.Label]++
+				t.Logf("false %s %s %v", filepath.Base(it.Path), b.Label, b.Rect())
+			}
+		}
+	}
+	t.Logf("false masks %v of %v", n, all)
 }
