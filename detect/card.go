@@ -92,7 +92,7 @@ const (
 	cardMaxLong   = 2.0  // u
 	cardMaxAspect = 3.6
 	cardMinFill   = 0.72 // contour area over its minimum-area rectangle
-	cardMinDetail = 0.2 // share of strong-edge pixels inside
+	cardMinDetail = 0.2  // share of strong-edge pixels inside
 )
 
 // cardCand is a card outline found in a zone: the corners of its
