@@ -25,7 +25,7 @@ func TestTextBoxesTakeTheTextMargin(t *testing.T) {
 		if regs[0].shape != ShapeBox {
 			t.Errorf("card shape %v, want a box", regs[0].shape)
 		}
-		if got, want := regs[1].rect, detect.Expand(face, margin, image.Rect(0, 0, 1000, 1000)).Rect(); got != want {
+		if got, want := regs[1].rect, detect.Expand(face, effectiveMargin(margin, ShapeEllipse, detect.LabelFace), image.Rect(0, 0, 1000, 1000)).Rect(); got != want {
 			t.Errorf("margin %v: face masked as %v, want %v", margin, got, want)
 		}
 	}
