@@ -46,30 +46,17 @@ func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
 		c.textCalls = 0
 		return nil, err
 	}
-	frame := image.Rect(0, 0, size.X, size.Y)
 	// The whole-frame pass sees a face this many times its size: a zone
 	// it sees at zoneTextUnit or more needs no pass of its own.
 	frameTextScale := min(1, float64(c.cfg.TextMaxSide)/float64(max(size.X, size.Y)))
 	var worn []carriedText
 	for _, a := range anchors(people) {
-		var r image.Rectangle
-		if c.textMode == TextBadgeZone {
-			r = a.zone().Intersect(frame)
-		} else {
-			if a.unit*frameTextScale < zoneTextUnit {
-				zt, err := c.text.zoneText(img, a, c.cfg)
-				if err != nil {
-					c.textCalls = 0
-					return nil, err
-				}
-				regions = append(regions, zt...)
-			}
-			cr, ok := pickCard(findCards(img, a), a.unit)
-			if !ok {
-				continue
-			}
-			r = cardMask(cr, frame)
+		r, zt, err := c.zoneCard(img, a, frameTextScale)
+		if err != nil {
+			c.textCalls = 0
+			return nil, err
 		}
+		regions = append(regions, zt...)
 		if !r.Empty() {
 			worn = append(worn, carriedText{box: boxFromRect(r, 1, LabelText), face: a.face})
 		}
@@ -141,4 +128,30 @@ func (c *Composite) textCards(img gocv.Mat, regions, people []Box, cards []carri
 		out = append(out, carriedText{box: b, face: face})
 	}
 	return out
+}
+
+// zoneCard is the mask for the badge zone of a: the whole zone in mode
+// badge-zone, else the card found in it (empty when none is). Unless a
+// card outline stands out clearly (cardSure), the text model also reads
+// the zone at zoneTextUnit (when the whole-frame pass, at frameTextScale,
+// sees it smaller): the text it finds completes a card found in part, or
+// stands for one not found (textCards).
+func (c *Composite) zoneCard(img gocv.Mat, a anchor, frameTextScale float64) (image.Rectangle, []Box, error) {
+	frame := image.Rect(0, 0, img.Cols(), img.Rows())
+	if c.textMode == TextBadgeZone {
+		return a.zone().Intersect(frame), nil, nil
+	}
+	cs := findCards(img, a)
+	var zt []Box
+	if (len(cs) == 0 || cs[0].score < cardSure) && a.unit*frameTextScale < zoneTextUnit {
+		var err error
+		if zt, err = c.text.zoneText(img, a, c.cfg); err != nil {
+			return image.Rectangle{}, nil, err
+		}
+	}
+	cr, ok := pickCard(cs, a.unit)
+	if !ok {
+		return image.Rectangle{}, zt, nil
+	}
+	return cardMask(cr, frame), zt, nil
 }

@@ -261,6 +261,10 @@ const (
 // below it.
 const cardMinScore = 0.5
 
+// cardSure is the score of a card outline so clear that the badge zone
+// needs no text pass of its own to complete it.
+const cardSure = 1.0
+
 // cardJoinGap is how far apart (in face widths) parts of one card may be
 // found: the white between its header and its photo.
 const cardJoinGap = 0.4

@@ -142,3 +142,34 @@ func portrait() image.Image {
 	draw.Draw(p, image.Rect(10, 85, 80, 110), image.NewUniform(color.RGBA{40, 60, 110, 255}), image.Point{}, draw.Src)
 	return p
 }
+
+// BenchmarkFindCards is the card finder's cost per face (a 90 px face;
+// the zone is scaled to the face, so the cost hardly depends on it).
+func BenchmarkFindCards(b *testing.B) {
+	img, face, _ := wornCardScene(&testing.T{}, 90, 0.7, 20, 0, color.RGBA{60, 110, 160, 255}, false, "bench")
+	defer img.Close()
+	a := anchors([]Box{face})[0]
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pickCard(findCards(img, a), a.unit)
+	}
+}
+
+// BenchmarkZoneText is the cost of the PP-OCR pass on one badge zone.
+func BenchmarkZoneText(b *testing.B) {
+	img, face, _ := wornCardScene(&testing.T{}, 90, 0.7, 20, 0, color.RGBA{60, 110, 160, 255}, false, "bench")
+	defer img.Close()
+	c, _, err := OpenComposite(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	cfg := c.Config()
+	a := anchors([]Box{face})[0]
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.text.zoneText(img, a, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
