@@ -122,12 +122,25 @@ func guessCard(c textCluster, face Box) image.Rectangle {
 	if face.H > 0 {
 		reach := guessReach * float64(face.H)
 		side, up, down = math.Min(side, reach), math.Min(up, reach), math.Min(down, reach)
+		// Text already as large as a card leaves less card around it:
+		// the card is at most guessCardW × guessCardH face widths.
+		u, ch := float64(face.W), float64(c.bounds.Dy())
+		side = math.Min(side, math.Max(l, guessCardW*u-cw))
+		up = math.Min(up, math.Max(l, guessCardH*u-ch))
+		down = math.Min(down, math.Max(l, guessCardH*u-ch))
 	}
 	return image.Rect(
 		c.bounds.Min.X-int(math.Ceil(side)), c.bounds.Min.Y-int(math.Ceil(up)),
 		c.bounds.Max.X+int(math.Ceil(side)), c.bounds.Max.Y+int(math.Ceil(down)),
 	)
 }
+
+// guessCardW and guessCardH bound the card a guess is made for, in face
+// widths: at most a face wide (more when turned lengthways) and 1.6 high.
+const (
+	guessCardW = 1.2
+	guessCardH = 1.8
+)
 
 // guessReach bounds a guessed card, in face heights from its text: a
 // card is about a face wide at most.
@@ -266,8 +279,9 @@ func keptCards(prev []carriedText, people []Box, found []carriedText) []carriedT
 // joinCard reports whether text r is taken care of by one of the card
 // masks in cards: most of it (cardTextInside) lies under one already, or
 // it overlaps one and the card grown to hold it stays card-sized (at most
-// cardJoinGrowth times its area: the card's outline was found short of
-// its text). Text it does not take is masked on its own (textCards).
+// cardJoinGrowth times its area, or no larger than a card its wearer can
+// wear: the card's outline was found short of its text, or only its
+// header was). Text it does not take is masked on its own (textCards).
 func joinCard(r image.Rectangle, cards []carriedText) (int, bool) {
 	for i, c := range cards {
 		cr := c.box.Rect()
@@ -275,10 +289,10 @@ func joinCard(r image.Rectangle, cards []carriedText) (int, bool) {
 		if in >= cardTextInside*area(r) {
 			return i, true
 		}
-		if in == 0 {
-			continue
+		if in == 0 && (c.face.W == 0 || !r.Inset(-int(cardJoinGap*float64(c.face.W))).Overlaps(cr)) {
+			continue // neither on the card nor next to it
 		}
-		if u := cr.Union(r); area(u) <= cardJoinGrowth*area(cr) {
+		if u := cr.Union(r); area(u) <= cardJoinGrowth*area(cr) || c.face.W > 0 && cardFits(u, c.face) {
 			cards[i].box = boxFromRect(u, c.box.Score, c.box.Label)
 			return i, true
 		}

@@ -3,6 +3,7 @@
 package detect
 
 import (
+	"fmt"
 	"image"
 
 	"gocv.io/x/gocv"
@@ -104,8 +105,18 @@ func (c *Composite) textCards(img gocv.Mat, regions, people []Box, cards []carri
 			continue
 		}
 		face, worn := wearer(cl.bounds, people)
+		if worn && found && !cardFits(card, face) {
+			found = false // the outline of the shirt, not of a card
+		}
 		var r image.Rectangle
 		switch {
+		case worn && !cardFits(cl.bounds, face):
+			// More text than a card holds (a printed shirt, stripes
+			// read as lines): masked as it is, not grown.
+			for _, b := range cl.boxes {
+				out = append(out, carriedText{box: b, face: face})
+			}
+			continue
 		case worn && found:
 			r = card.Union(cl.bounds)
 		case worn:
@@ -119,6 +130,9 @@ func (c *Composite) textCards(img gocv.Mat, regions, people []Box, cards []carri
 			continue
 		default:
 			continue
+		}
+		if cardDebug != nil {
+			cardDebug(fmt.Sprintf("text %v worn %v (face %v) outline %v %v -> %v", cl.bounds, worn, face.Rect(), found, card, r))
 		}
 		pad := max(2, cl.lineH/4)
 		b := boxFromRect(r.Inset(-pad).Intersect(frame), cl.score, LabelText)

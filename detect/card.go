@@ -274,3 +274,10 @@ func area(r image.Rectangle) float64 { return float64(r.Dx()) * float64(r.Dy()) 
 // cardDebug, when set, is told about every blob scored and every card
 // picked (for the tuning tests).
 var cardDebug func(string)
+
+// cardFits reports whether r is no larger than a card worn by the person
+// whose face is face can be (cardMaxArea, cardMaxLong).
+func cardFits(r image.Rectangle, face Box) bool {
+	u := float64(face.W)
+	return area(r) <= cardMaxArea*u*u && float64(max(r.Dx(), r.Dy())) <= cardMaxLong*u
+}
