@@ -5,6 +5,7 @@ package detect
 import (
 	"fmt"
 	"image"
+	"sort"
 
 	"gocv.io/x/gocv"
 )
@@ -51,15 +52,17 @@ func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
 	// it sees at zoneTextUnit or more needs no pass of its own.
 	frameTextScale := min(1, float64(c.cfg.TextMaxSide)/float64(max(size.X, size.Y)))
 	var worn []carriedText
-	for _, a := range anchors(people) {
-		r, zt, err := c.zoneCard(img, a, frameTextScale)
+	var taken []image.Rectangle
+	for _, z := range c.zoneFinds(img, anchors(people)) {
+		r, zt, err := c.zoneCard(img, z, taken, frameTextScale)
 		if err != nil {
 			c.textCalls = 0
 			return nil, err
 		}
 		regions = append(regions, zt...)
 		if !r.Empty() {
-			worn = append(worn, carriedText{box: boxFromRect(r, 1, LabelText), face: a.face})
+			worn = append(worn, carriedText{box: boxFromRect(r, 1, LabelText), face: z.a.face})
+			taken = append(taken, r)
 		}
 	}
 	worn = append(worn, c.textCards(img, regions, people, worn)...)
@@ -144,26 +147,55 @@ func (c *Composite) textCards(img gocv.Mat, regions, people []Box, cards []carri
 	return out
 }
 
-// zoneCard is the mask for the badge zone of a: the whole zone in mode
-// badge-zone, else the card found in it (empty when none is). Unless a
-// card outline stands out clearly (cardSure), the text model also reads
-// the zone at zoneTextUnit (when the whole-frame pass, at frameTextScale,
-// sees it smaller): the text it finds completes a card found in part, or
-// stands for one not found (textCards).
-func (c *Composite) zoneCard(img gocv.Mat, a anchor, frameTextScale float64) (image.Rectangle, []Box, error) {
+// zoneFind is an anchor with the card candidates in its zone.
+type zoneFind struct {
+	a  anchor
+	cs []cardCand
+}
+
+// zoneFinds searches the zone of every anchor (not in mode badge-zone),
+// and orders them by their best card, best first: where two people's
+// zones hold the same card, the one it stands out for more takes it, and
+// the other's next best is its own card (zoneCard).
+func (c *Composite) zoneFinds(img gocv.Mat, as []anchor) []zoneFind {
+	zs := make([]zoneFind, len(as))
+	for i, a := range as {
+		zs[i].a = a
+		if c.textMode != TextBadgeZone {
+			zs[i].cs = findCards(img, a)
+		}
+	}
+	best := func(z zoneFind) float64 {
+		if len(z.cs) == 0 {
+			return 0
+		}
+		return z.cs[0].score
+	}
+	sort.SliceStable(zs, func(i, j int) bool { return best(zs[i]) > best(zs[j]) })
+	return zs
+}
+
+// zoneCard is the mask for the badge zone of z: the whole zone in mode
+// badge-zone, else the card found in it (empty when none is) that is not
+// one taken already by another person's zone. Unless a card outline
+// stands out clearly (cardSure), the text model also reads the zone at
+// zoneTextUnit (when the whole-frame pass, at frameTextScale, sees it
+// smaller): the text it finds completes a card found in part, or stands
+// for one not found (textCards).
+func (c *Composite) zoneCard(img gocv.Mat, z zoneFind, taken []image.Rectangle, frameTextScale float64) (image.Rectangle, []Box, error) {
 	frame := image.Rect(0, 0, img.Cols(), img.Rows())
 	if c.textMode == TextBadgeZone {
-		return a.zone().Intersect(frame), nil, nil
+		return z.a.zone().Intersect(frame), nil, nil
 	}
-	cs := findCards(img, a)
+	cs := untaken(z.cs, taken)
 	var zt []Box
-	if (len(cs) == 0 || cs[0].score < cardSure) && a.unit*frameTextScale < zoneTextUnit {
+	if (len(cs) == 0 || cs[0].score < cardSure) && z.a.unit*frameTextScale < zoneTextUnit {
 		var err error
-		if zt, err = c.text.zoneText(img, a, c.cfg); err != nil {
+		if zt, err = c.text.zoneText(img, z.a, c.cfg); err != nil {
 			return image.Rectangle{}, nil, err
 		}
 	}
-	cr, ok := pickCard(cs, a.unit)
+	cr, ok := pickCard(cs, z.a.unit)
 	if !ok {
 		return image.Rectangle{}, zt, nil
 	}

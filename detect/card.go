@@ -281,3 +281,25 @@ func cardFits(r image.Rectangle, face Box) bool {
 	u := float64(face.W)
 	return area(r) <= cardMaxArea*u*u && float64(max(r.Dx(), r.Dy())) <= cardMaxLong*u
 }
+
+// untaken returns the candidates of cs that do not overlap a card in
+// taken by more than a third of the smaller.
+func untaken(cs []cardCand, taken []image.Rectangle) []cardCand {
+	if len(taken) == 0 {
+		return cs
+	}
+	out := make([]cardCand, 0, len(cs))
+	for _, c := range cs {
+		free := true
+		for _, t := range taken {
+			if area(c.bounds.Intersect(t)) > math.Min(area(c.bounds), area(t))/3 {
+				free = false
+				break
+			}
+		}
+		if free {
+			out = append(out, c)
+		}
+	}
+	return out
+}
