@@ -5,6 +5,7 @@ package detect
 import (
 	"fmt"
 	"image"
+	"math"
 	"sort"
 
 	"gocv.io/x/gocv"
@@ -38,7 +39,7 @@ func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
 	size := image.Pt(img.Cols(), img.Rows())
 	if !c.textDue(img) {
 		c.textCalls++
-		return moveWithWearer(c.carry, people), nil
+		return c.betweenTextPasses(img, people), nil
 	}
 	c.textCalls = 1
 	prev := c.carry
@@ -200,4 +201,52 @@ func (c *Composite) zoneCard(img gocv.Mat, z zoneFind, taken []image.Rectangle, 
 		return image.Rectangle{}, zt, nil
 	}
 	return cardMask(cr, frame), zt, nil
+}
+
+// betweenTextPasses returns the badge masks on a call that does not run
+// the text model: the last text pass's masks moved with their wearers,
+// and the card outlines found now in every zone (the finder is cheap and
+// needs no text model), which take the place of the moved mask they
+// overlap (joined with it where the two stay card-sized): a card
+// swings and turns on its lanyard between text passes, and its outline
+// follows it where the wearer's face does not. In mode badge-zone the
+// zones of the people in view.
+func (c *Composite) betweenTextPasses(img gocv.Mat, people []Box) []Box {
+	moved := moveWithWearer(c.carry, people)
+	frame := image.Rect(0, 0, img.Cols(), img.Rows())
+	var fresh []Box
+	var taken []image.Rectangle
+	for _, z := range c.zoneFinds(img, anchors(people)) {
+		var r image.Rectangle
+		if c.textMode == TextBadgeZone {
+			r = z.a.zone().Intersect(frame)
+		} else if cr, ok := pickCard(untaken(z.cs, taken), z.a.unit); ok {
+			r = cardMask(cr, frame)
+		}
+		if !r.Empty() {
+			fresh = append(fresh, boxFromRect(r, 1, LabelText))
+			taken = append(taken, r)
+		}
+	}
+	out := fresh
+	for _, m := range moved {
+		replaced := false
+		for i, f := range fresh {
+			if IoU(m, f) < 0.3 {
+				continue
+			}
+			// The same card: the outline now, grown by the last pass's
+			// mask where that stays card-sized (text the outline
+			// missed).
+			if u := f.Rect().Union(m.Rect()); area(u) <= cardJoinGrowth*math.Max(area(f.Rect()), area(m.Rect())) {
+				out[i] = boxFromRect(u, f.Score, LabelText)
+			}
+			replaced = true
+			break
+		}
+		if !replaced {
+			out = append(out, m)
+		}
+	}
+	return out
 }

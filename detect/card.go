@@ -129,7 +129,7 @@ func cardMask(r, frame image.Rectangle) image.Rectangle {
 
 // cardPad is the margin grown around a card outline, a share of its
 // shorter side.
-const cardPad = 0.08
+const cardPad = 0.05
 
 // cardFullDetail is the share of edge pixels at which a blob is as
 // detailed as a card (text, bars, photo) can be.
