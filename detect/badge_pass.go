@@ -54,8 +54,9 @@ func (c *Composite) detectBadges(img gocv.Mat, people []Box) ([]Box, error) {
 	frameTextScale := min(1, float64(c.cfg.TextMaxSide)/float64(max(size.X, size.Y)))
 	var worn []carriedText
 	var taken []image.Rectangle
-	for _, z := range c.zoneFinds(img, anchors(people)) {
-		r, zt, err := c.zoneCard(img, z, taken, frameTextScale)
+	as := anchors(people)
+	for _, z := range c.zoneFinds(img, as) {
+		r, zt, err := c.zoneCard(img, z, taken, frameTextScale, zoneTextMinUnit(as))
 		if err != nil {
 			c.textCalls = 0
 			return nil, err
@@ -181,16 +182,17 @@ func (c *Composite) zoneFinds(img gocv.Mat, as []anchor) []zoneFind {
 // one taken already by another person's zone. Unless a card outline
 // stands out clearly (cardSure), the text model also reads the zone at
 // zoneTextUnit (when the whole-frame pass, at frameTextScale, sees it
-// smaller): the text it finds completes a card found in part, or stands
-// for one not found (textCards).
-func (c *Composite) zoneCard(img gocv.Mat, z zoneFind, taken []image.Rectangle, frameTextScale float64) (image.Rectangle, []Box, error) {
+// smaller) for faces at least zoneTextMin wide: the text it finds
+// completes a card found in part, or stands for one not found
+// (textCards).
+func (c *Composite) zoneCard(img gocv.Mat, z zoneFind, taken []image.Rectangle, frameTextScale, zoneTextMin float64) (image.Rectangle, []Box, error) {
 	frame := image.Rect(0, 0, img.Cols(), img.Rows())
 	if c.textMode == TextBadgeZone {
 		return z.a.zone().Intersect(frame), nil, nil
 	}
 	cs := untaken(z.cs, taken)
 	var zt []Box
-	if (len(cs) == 0 || cs[0].score < cardSure) && z.a.unit*frameTextScale < zoneTextUnit {
+	if (len(cs) == 0 || cs[0].score < cardSure) && z.a.unit*frameTextScale < zoneTextUnit && z.a.unit >= zoneTextMin {
 		var err error
 		if zt, err = c.text.zoneText(img, z.a, c.cfg); err != nil {
 			return image.Rectangle{}, nil, err
@@ -249,4 +251,18 @@ func (c *Composite) betweenTextPasses(img gocv.Mat, people []Box) []Box {
 		}
 	}
 	return out
+}
+
+// zoneTextMinUnit is the face width from which zones get a text pass: that
+// of the zoneTextMax-th largest face (0: all, when there are fewer).
+func zoneTextMinUnit(as []anchor) float64 {
+	if len(as) <= zoneTextMax {
+		return 0
+	}
+	us := make([]float64, len(as))
+	for i, a := range as {
+		us[i] = a.unit
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(us)))
+	return us[zoneTextMax-1]
 }

@@ -154,6 +154,11 @@ func (t *textNets) textRegions(img gocv.Mat, cfg Config) ([]Box, error) {
 // model as on a card 70 px wide.
 const zoneTextUnit = 80
 
+// zoneTextMax bounds the zone text passes of one frame, the largest
+// faces first: a crowd of small faces would otherwise cost a text pass
+// each (about 46 ms of CPU). Every zone's outline is still searched.
+const zoneTextMax = 12
+
 var zoneTextSize = image.Pt(288, 320) // a whole zone (3.6 × 3.9 face widths) at zoneTextUnit
 
 // zoneText runs the text model on the badge zone of a and returns the
