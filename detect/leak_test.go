@@ -33,6 +33,7 @@ func TestLeakMats(t *testing.T) {
 		{Face: FaceSSD, Text: TextNone, RotatedFaces: true},
 		{Face: FaceHaar, Text: TextBadges},
 		{Face: FaceYuNet, Text: TextBadgeZone},
+		{Face: FaceYuNet, Text: TextBadges, TextEvery: 2}, // card outlines between text passes
 	} {
 		cfg.ModelsDir = sharedModels(t)
 		d, _, err := OpenComposite(cfg)
