@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,6 +97,7 @@ func BenchmarkRedact(b *testing.B) {
 	gen2 := testenv.Shared(b, "data/video/gen2_demo_assets_test_face_video.mp4")
 	dir := b.TempDir()
 	clips := append([]benchClip{{name: filepath.Base(gen1), path: gen1, target: true, thorough: true}}, benchClips(b, dir, gen1, gen2)...)
+	// CUSTODY_BENCH_CLIPS=gen1x3-720p,... runs some of them only.
 	if sel := os.Getenv("CUSTODY_BENCH_CLIPS"); sel != "" {
 		var keep []benchClip
 		for _, c := range clips {
@@ -107,7 +109,12 @@ func BenchmarkRedact(b *testing.B) {
 	}
 	bin := buildCustody(b, dir, false)
 
-	const rounds = 3
+	// CUSTODY_BENCH_ROUNDS=1 for a quick look; the figures to report are
+	// medians of 3.
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("CUSTODY_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
 	var rows []benchRow
 	// Start each command with no dirty pages left by the one before.
 	timedRun := func(name string, args ...string) run {
