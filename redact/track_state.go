@@ -23,9 +23,9 @@ type track struct {
 	maxSc   float64
 
 	first anchor // first detection (for look-back)
-	// bridge, when set, is the last detection of a track lost on the
-	// observation that started this one (see Tracker.bridge): the frames
-	// between are also masked on the straight path from it to first.
+	// bridge, when set, is the last detection of a lost track this one
+	// may continue (see Tracker.bridge): the frames between are also
+	// masked on the straight path from it to first.
 	bridge *anchor
 	last   anchor   // last detection (for hold)
 	ahead  []anchor // detections on frames not yet emitted, in order
@@ -249,8 +249,8 @@ func (t *Tracker) associate(frame int, boxes []detect.Box) {
 }
 
 // bridge joins new tracks to lost tracks (missed on this observation or
-// an earlier one, still held) that could have been the same region, moved too far for the association
-// gates: a small face walking across CCTV moves two of its widths between
+// an earlier one, still held) that could have been the same region moved
+// too far for the association gates: a small face walking across CCTV moves two of its widths between
 // two passes of the finest face pass. The lost track keeps its hold and
 // the new one its look-back; the new one is also masked on the straight
 // path from the lost track's last detection, so the frames in between are
