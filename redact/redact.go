@@ -23,9 +23,9 @@ import (
 )
 
 // Options configures Redact and RedactTo. The zero value with a Detector
-// set is the default: detection on every DefaultEvery-th frame (6) with
-// tracking between, 20% margin, irreversible blur in ellipses, libx264
-// CRF 20 veryfast, audio copied bit-exact, metadata stripped. The text
+// set is the default: detection every DefaultInterval seconds (every
+// 6th frame at 30 fps, see EveryFor) with tracking between, 20% margin,
+// irreversible blur in ellipses, libx264 CRF 20 veryfast, audio copied bit-exact, metadata stripped. The text
 // and small-face cadences are the detector's (detect.Config.TextEvery and
 // SmallFaceEvery; the CLI's defaults are a text pass on every fourth
 // detection pass and the small-face pass on every second).
@@ -299,10 +299,6 @@ func redactRun(ctx context.Context, input, format string, file *os.File, w io.Wr
 			return nil, fmt.Errorf("%w: the edits were made on a run with detector %s, this run uses %s: track ids would not match",
 				ErrEdits, d, opt.Detector.Name())
 		}
-		if e := opt.Edits.Every; e != 0 && e != opt.Every {
-			return nil, fmt.Errorf("%w: the edits were made on a run detecting every %d frames, this run every %d: track ids would not match",
-				ErrEdits, e, opt.Every)
-		}
 		if e := opt.Edits.Detection; e != "" && e != detection {
 			return nil, fmt.Errorf("%w: the edits were made on a run with detection %q, this run has %q: track ids would not match",
 				ErrEdits, e, detection)
@@ -322,6 +318,14 @@ func redactRun(ctx context.Context, input, format string, file *os.File, w io.Wr
 	}
 	if info.Video == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoVideo, input)
+	}
+	// The stride follows the frame rate unless given.
+	opt.resolveEvery(info.Video.FPS)
+	if opt.Edits != nil {
+		if e := opt.Edits.Every; e != 0 && e != opt.Every {
+			return nil, fmt.Errorf("%w: the edits were made on a run detecting every %d frames, this run every %d: track ids would not match",
+				ErrEdits, e, opt.Every)
+		}
 	}
 
 	// Hash a local input while it is being redacted; stop hashing if the
@@ -399,7 +403,7 @@ func redactRun(ctx context.Context, input, format string, file *os.File, w io.Wr
 	tropt := sc.topt
 	tropt.Width, tropt.Height, tropt.Exclude = 0, 0, nil
 	codec, preset, crf := enc.Settings()
-	rep.Params = Params{Every: opt.Every, Margin: opt.Margin, Style: opt.Style, Shape: opt.Shape, Tracker: tropt,
+	rep.Params = Params{Every: opt.Every, Interval: opt.Interval, Cadence: opt.Cadence, Margin: opt.Margin, Style: opt.Style, Shape: opt.Shape, Tracker: tropt,
 		Codec: codec, Preset: preset, CRF: crf,
 		Mute: opt.Mute, Bleep: opt.Bleep, NoAudio: opt.NoAudio, KeepMetadata: opt.KeepMetadata, EditsSHA256: opt.EditsSHA256}
 	rep.Params.Detection = detection

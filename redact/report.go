@@ -60,7 +60,12 @@ type Report struct {
 
 // Params are the tool parameters of a run.
 type Params struct {
-	Every int `json:"every"`
+	// Every is the detection stride in frames; Interval, when set, the
+	// time between passes it was derived from (ScanOptions.Interval), and
+	// Cadence the preset named on the command line.
+	Every    int     `json:"every"`
+	Interval float64 `json:"interval,omitempty"`
+	Cadence  string  `json:"cadence,omitempty"`
 	// Detection is the detector's configuration in effect (detect.Config
 	// String: thresholds, minimum face, text mode and text_every), when
 	// the detector reports it.

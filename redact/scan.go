@@ -28,9 +28,17 @@ type ScanOptions struct {
 	// Every runs the detector on every Every-th frame (and on the last);
 	// the tracker fills the frames between (interpolating between
 	// detections, and masking a new track back to the frame after the
-	// previous detection pass). 0 means DefaultEvery; 1 is the thorough
-	// setting.
+	// previous detection pass). 0 means one pass per Interval of video,
+	// by the frame rate (EveryFor); 1 is the thorough setting.
 	Every int
+	// Interval is the time between detection passes, in seconds, when
+	// Every is 0: 0 means DefaultInterval (FastInterval is the fast
+	// preset's). Every is set from it once the frame rate is known, and
+	// recorded.
+	Interval float64
+	// Cadence names the preset the cadences came from ("default", "fast",
+	// "thorough"), for the record only.
+	Cadence string
 	// Margin grows each box by this share of its size on every side; 0
 	// means detect.DefaultMargin (20%).
 	Margin float64
@@ -59,11 +67,11 @@ func (o *ScanOptions) normalize() error {
 	if o.Detector == nil {
 		return ErrNoDetector
 	}
-	if o.Every == 0 {
-		o.Every = DefaultEvery
+	if o.Every < 0 || o.Every > 1000 {
+		return optErr("every %d: use 1 (every frame) up to 1000, or 0 for one pass per interval", o.Every)
 	}
-	if o.Every < 1 || o.Every > 1000 {
-		return optErr("every %d: use 1 (every frame) up to 1000", o.Every)
+	if math.IsNaN(o.Interval) || o.Interval < 0 || o.Interval > 10 {
+		return optErr("interval %g s: use up to 10 s between detection passes, or 0 for the default", o.Interval)
 	}
 	if o.Margin == 0 {
 		o.Margin = detect.DefaultMargin
@@ -78,17 +86,49 @@ func (o *ScanOptions) normalize() error {
 	return nil
 }
 
-// DefaultEvery is the default detection stride: the detector runs on every
-// sixth frame (and the first and last), five passes a second at 30 fps.
-// The tracker interpolates between passes and masks a new face back to
-// the frame after the previous pass, so a face is masked on every frame it
-// is on as long as some pass finds it; a face detectable on fewer than one
-// frame in six is the risk, and Every 1 (the thorough setting, about five
-// times the CPU time) the answer. Decoding and encoding cost about twice
-// an ffmpeg transcode of the same clip on their own; every sixth frame
-// keeps YuNet with badges to a fraction of that (see BenchmarkRedact in
-// cmd/custody).
+// DefaultEvery is the default detection stride at 30 fps: one pass every
+// DefaultInterval (every sixth frame, and the first and last), five passes
+// a second. The stride follows the frame rate (EveryFor): a fixed stride
+// of six frames left 0.6 s between passes on 10 fps footage, common in
+// CCTV, and 12.5% of the face-frames of the 10 fps wearable clip uncovered
+// (make eval, gen2, testing split). The tracker interpolates between
+// passes, masks a new face back to the frame after the previous pass, and
+// bridges a face that moved too far between passes to be associated
+// (TrackerOptions.BridgeSpeed); a face detectable on fewer than one frame
+// a pass is the risk, and Every 1 (the thorough setting) the answer.
 const DefaultEvery = 6
+
+// DefaultInterval and FastInterval are the times between detection passes
+// of the default cadence and of the fast preset (`--cadence fast`: half
+// the detection cost, for those who accept the risk; see the README for
+// its measured miss rate).
+const (
+	DefaultInterval = 0.2
+	FastInterval    = 0.4
+)
+
+// EveryFor is the detection stride, in frames, for footage at fps frames
+// per second and one pass per interval seconds (0: DefaultInterval): at
+// least 1, at most 1000. fps <= 0 or not finite counts as 30.
+func EveryFor(fps, interval float64) int {
+	if !(fps > 0) || math.IsInf(fps, 0) {
+		fps = 30
+	}
+	if interval == 0 {
+		interval = DefaultInterval
+	}
+	return min(1000, max(1, int(math.Round(fps*interval))))
+}
+
+// resolveEvery sets Every from Interval and the frame rate, unless given.
+func (o *ScanOptions) resolveEvery(fps float64) {
+	if o.Every == 0 {
+		if o.Interval == 0 {
+			o.Interval = DefaultInterval
+		}
+		o.Every = EveryFor(fps, o.Interval)
+	}
+}
 
 // item is one frame travelling through the pipeline.
 type item struct {
@@ -120,6 +160,7 @@ type scanner struct {
 }
 
 func newScanner(o *ScanOptions, fps float64, orient orientation, yuv bool, exclude []int, ready func(*item) error) (*scanner, error) {
+	o.resolveEvery(fps)
 	topt := DefaultTrackerOptions(fps)
 	if o.Tracker != nil {
 		topt = *o.Tracker
@@ -473,6 +514,7 @@ func DetectVideo(ctx context.Context, input string, opt ScanOptions, emit func(R
 	if info.Video == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoVideo, input)
 	}
+	opt.resolveEvery(info.Video.FPS)
 	dec, err := openDecoder(ctx, input, info.Video, media.DecodeOptions{})
 	if err != nil {
 		return nil, err

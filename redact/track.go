@@ -22,6 +22,10 @@ const (
 	KindHeld Kind = "held"
 	// KindLookBack: before the track's first detection, at its first box.
 	KindLookBack Kind = "lookback"
+	// KindBridged: before the track's first detection, on the path from a
+	// track lost where it was found (TrackerOptions.BridgeSpeed), joined
+	// with the look-back box where there is one.
+	KindBridged Kind = "bridged"
 )
 
 // Errors returned by the tracker. They indicate a bug in the caller, not bad
@@ -88,6 +92,15 @@ type TrackerOptions struct {
 	// predicted box's larger side and the sizes are within a factor of two
 	// (fast motion, small faces, sparse detection). 0 disables it.
 	CenterGate float64
+	// BridgeSpeed joins a new track to a track lost on the same
+	// observation when their centres are within (CenterGate + BridgeSpeed
+	// × frames since the lost track's last detection) times the larger
+	// side: the new track is then also masked along the path between
+	// (KindBridged), in addition to the lost track's hold and its own
+	// look-back. It covers regions moving faster than the association
+	// gates allow between sparse passes. In box sides per frame; 0
+	// disables it.
+	BridgeSpeed float64 `json:",omitempty"`
 
 	// Growth widens a held box by this fraction of its size per frame since
 	// the last detection (and a look-back box per frame before the first),
@@ -109,6 +122,11 @@ type TrackerOptions struct {
 	// second run over the same detections.
 	Exclude []int
 }
+
+// DefaultBridgeSpeed is TrackerOptions.BridgeSpeed's default: half a box
+// side a frame, faster than people walk across CCTV (a third of a small
+// face's width a frame in the benchmark's walking scene).
+const DefaultBridgeSpeed = 0.5
 
 // DefaultTrackerOptions returns options for footage at fps frames per second:
 // a 1 s hold, a 0.2 s look-back and a 0.5 s look-ahead. fps <= 0 or NaN is
@@ -133,6 +151,7 @@ func DefaultTrackerOptions(fps float64) TrackerOptions {
 		MatchIoU:    0.2,
 		LowMatchIoU: 0.4,
 		CenterGate:  1.0,
+		BridgeSpeed: DefaultBridgeSpeed,
 		Growth:      0.02,
 		MaxGrowth:   0.5,
 	}
@@ -151,6 +170,8 @@ func (o TrackerOptions) validate() error {
 		return bad("MatchIoU and LowMatchIoU must be in (0, 1] (got %g, %g)", o.MatchIoU, o.LowMatchIoU)
 	case !(o.CenterGate >= 0) || math.IsInf(o.CenterGate, 0):
 		return bad("CenterGate must be >= 0 (got %g)", o.CenterGate)
+	case !(o.BridgeSpeed >= 0) || math.IsInf(o.BridgeSpeed, 0):
+		return bad("BridgeSpeed must be >= 0 (got %g)", o.BridgeSpeed)
 	case !(o.Growth >= 0) || !(o.MaxGrowth >= 0) || math.IsInf(o.Growth, 0) || math.IsInf(o.MaxGrowth, 0):
 		return bad("Growth and MaxGrowth must be >= 0 (got %g, %g)", o.Growth, o.MaxGrowth)
 	case o.Width < 0 || o.Height < 0:

@@ -22,10 +22,14 @@ type track struct {
 	hits    int
 	maxSc   float64
 
-	first anchor   // first detection (for look-back)
-	last  anchor   // last detection (for hold)
-	ahead []anchor // detections on frames not yet emitted, in order
-	emit  anchor   // last emitted box
+	first anchor // first detection (for look-back)
+	// bridge, when set, is the last detection of a lost track this one
+	// may continue (see Tracker.bridge): the frames between are also
+	// masked on the straight path from it to first.
+	bridge *anchor
+	last   anchor   // last detection (for hold)
+	ahead  []anchor // detections on frames not yet emitted, in order
+	emit   anchor   // last emitted box
 	// out holds the boxes emitted so far, one per frame from outFirst, in a
 	// compact pointer-free form: an hour-long track is 108,000 of them, and
 	// the garbage collector need not scan them.
@@ -44,7 +48,7 @@ type cbox struct {
 // noise in the last digits.
 func roundScore(s float64) float64 { return math.Round(float64(float32(s))*1e4) / 1e4 }
 
-var kinds = [...]Kind{KindDetected, KindInterpolated, KindHeld, KindLookBack}
+var kinds = [...]Kind{KindDetected, KindInterpolated, KindHeld, KindLookBack, KindBridged}
 
 func kindIndex(k Kind) uint8 {
 	for i, v := range kinds {
@@ -219,6 +223,7 @@ func (t *Tracker) associate(frame int, boxes []detect.Box) {
 	}
 	// Every detection left over starts a track: the detector is tuned for
 	// recall, and a detection not masked is a breach.
+	var born []*track
 	for j, d := range ds {
 		if dUsed[j] {
 			continue
@@ -238,6 +243,68 @@ func (t *Tracker) associate(frame int, boxes []detect.Box) {
 		}
 		t.nextID++
 		t.live = append(t.live, tr)
+		born = append(born, tr)
+	}
+	t.bridge(frame, cand, born)
+}
+
+// bridge joins new tracks to lost tracks (missed on this observation or
+// an earlier one, still held) that could have been the same region moved
+// too far for the association gates: a small face walking across CCTV moves two of its widths between
+// two passes of the finest face pass. The lost track keeps its hold and
+// the new one its look-back; the new one is also masked on the straight
+// path from the lost track's last detection, so the frames in between are
+// covered wherever the region went. A wrong join costs a masked strip,
+// never a mask removed. Candidates: same label, sizes within a factor of
+// two, centres within (CenterGate + BridgeSpeed × frames apart) times the
+// larger side, the lost track's last detection no further back than the
+// new one's look-back reaches; nearest first.
+func (t *Tracker) bridge(frame int, cand, born []*track) {
+	if t.opt.BridgeSpeed <= 0 || len(born) == 0 {
+		return
+	}
+	type pair struct {
+		lost, nu *track
+		cost     float64
+	}
+	var ps []pair
+	for _, l := range cand {
+		if l.missObs < 0 { // matched on this frame
+			continue
+		}
+		for _, n := range born {
+			// Within the look-back only: the bridge re-shapes masks the
+			// new track has anyway, it never reaches further back.
+			if n.label != l.label || frame-l.lastDet > n.born-n.start+1 {
+				continue
+			}
+			a, b := l.last.box, n.first.box
+			side := math.Max(math.Max(a.w, a.h), math.Max(b.w, b.h))
+			dist := math.Hypot(b.cx()-a.cx(), b.cy()-a.cy())
+			ratio := math.Sqrt(b.area() / math.Max(a.area(), 1))
+			gate := t.opt.CenterGate + t.opt.BridgeSpeed*float64(frame-l.lastDet)
+			if ratio >= 0.5 && ratio <= 2 && dist <= gate*side {
+				ps = append(ps, pair{l, n, dist / side})
+			}
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].cost != ps[j].cost {
+			return ps[i].cost < ps[j].cost
+		}
+		if ps[i].lost.id != ps[j].lost.id {
+			return ps[i].lost.id < ps[j].lost.id
+		}
+		return ps[i].nu.id < ps[j].nu.id
+	})
+	used := map[*track]bool{}
+	for _, p := range ps {
+		if used[p.lost] || used[p.nu] {
+			continue
+		}
+		used[p.lost], used[p.nu] = true, true
+		a := p.lost.last
+		p.nu.bridge = &a
 	}
 }
 
@@ -260,6 +327,11 @@ func (tr *track) boxAt(i int, o *TrackerOptions) (b fbox, score float64, kind Ki
 		return fbox{}, 0, "", false, false
 	}
 	if i < tr.born {
+		if br := tr.bridge; br != nil && i > br.frame {
+			f := float64(i-br.frame) / float64(tr.born-br.frame)
+			b := union(lerpBox(br.box, tr.first.box, f), tr.lookBack(tr.born-i, o))
+			return b, lerp(br.score, tr.first.score, f), KindBridged, true, false
+		}
 		return tr.lookBack(tr.born-i, o), tr.first.score, KindLookBack, true, false
 	}
 	for len(tr.ahead) > 0 && tr.ahead[0].frame < i {

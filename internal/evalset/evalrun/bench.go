@@ -14,6 +14,7 @@ import (
 	"github.com/custody-evidence/custody/detect"
 	"github.com/custody-evidence/custody/internal/evalset"
 	"github.com/custody-evidence/custody/internal/evalset/refyunet"
+	"github.com/custody-evidence/custody/redact"
 )
 
 // Benchmark runs rows over the categories of the benchmark and prints one
@@ -50,7 +51,8 @@ type RowInfo struct {
 	Name     string   `json:"name"`
 	Detector string   `json:"detector"`
 	Config   string   `json:"config"`
-	Every    int      `json:"every"`
+	Every    int      `json:"every,omitempty"`
+	Interval float64  `json:"interval,omitempty"` // seconds between passes, when Every is 0
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -149,11 +151,14 @@ func (res *Results) noteRow(r Row, s *Scored) {
 			cfg = c.String()
 		}
 	}
-	every := r.Every
-	if every == 0 {
-		every = 6
+	ri := RowInfo{Name: r.Name, Detector: s.Detector, Config: cfg, Every: r.Every, Warnings: s.Warnings}
+	if r.Every == 0 {
+		ri.Interval = r.Interval
+		if ri.Interval == 0 {
+			ri.Interval = redact.DefaultInterval
+		}
 	}
-	res.Rows = append(res.Rows, RowInfo{Name: r.Name, Detector: s.Detector, Config: cfg, Every: every, Warnings: s.Warnings})
+	res.Rows = append(res.Rows, ri)
 }
 
 func (b *Benchmark) faces(ctx context.Context, o evalset.Options, w io.Writer, res *Results) error {
@@ -328,7 +333,11 @@ func (b *Benchmark) printMisses(w io.Writer, s *Summary) {
 func (b *Benchmark) legend(w io.Writer, res *Results) {
 	fmt.Fprintf(w, "\nrows:\n")
 	for _, ri := range res.Rows {
-		fmt.Fprintf(w, "  %-26s %s, detection every %d frames", trunc(ri.Name, 26), ri.Detector, ri.Every)
+		if ri.Every > 0 {
+			fmt.Fprintf(w, "  %-26s %s, detection every %d frames", trunc(ri.Name, 26), ri.Detector, ri.Every)
+		} else {
+			fmt.Fprintf(w, "  %-26s %s, detection every %g s (every %d frames at 30 fps)", trunc(ri.Name, 26), ri.Detector, ri.Interval, redact.EveryFor(30, ri.Interval))
+		}
 		if ri.Config != "" {
 			fmt.Fprintf(w, "; %s", ri.Config)
 		}

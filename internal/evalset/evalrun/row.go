@@ -31,6 +31,9 @@ type Row struct {
 	Every  int
 	Margin float64
 	Shape  redact.Shape
+	// Interval is the time between passes when Every is 0 (redact's
+	// ScanOptions.Interval; 0: redact.DefaultInterval).
+	Interval float64
 }
 
 // PlainSpec is a plain YuNet (see refyunet).
@@ -50,25 +53,24 @@ const (
 
 // Defaults is what `custody redact` and `custody detect` run with no
 // flags: detect.Config's defaults with the CLI's cadences, redact's
-// DefaultEvery, margin and shape. Models come from $CUSTODY_MODELS as for
+// default stride (one pass per redact.DefaultInterval, by the frame rate),
+// margin and shape. Models come from $CUSTODY_MODELS as for
 // the CLI, or ../shared/models when it is unset.
 func Defaults() Row {
 	return Row{
 		Name:   "defaults",
 		Config: detect.Config{TextEvery: cliTextEvery, SmallFaceEvery: cliSmallFaceEvery, ModelsDir: modelsDir()},
-		Every:  redact.DefaultEvery,
 	}
 }
 
 // Reference is the plain reference of every table: YuNet 2022mar at score
 // 0.3 over two scales (refyunet.PlainScales), with redact's cadence
-// (every DefaultEvery frames), tracker, margin and shape, so that it
+// (one pass per redact.DefaultInterval), tracker, margin and shape, so that it
 // differs from the defaults by its detector alone. No text detection.
 func Reference() Row {
 	return Row{
 		Name:  "plain YuNet 2022mar 0.3",
 		Plain: &PlainSpec{Version: refyunet.V2022, Threshold: 0.3, Scales: refyunet.PlainScales},
-		Every: redact.DefaultEvery,
 	}
 }
 
@@ -110,6 +112,9 @@ func (r *Row) set(k, v string) error {
 	switch k {
 	case "every":
 		r.Every, err = strconv.Atoi(v)
+		return err
+	case "interval":
+		r.Interval, err = strconv.ParseFloat(v, 64)
 		return err
 	case "margin":
 		r.Margin, err = strconv.ParseFloat(v, 64)
@@ -194,7 +199,7 @@ func (r Row) Open() (detect.Detector, []string, error) {
 }
 
 func (r Row) scanOptions(d detect.Detector) redact.ScanOptions {
-	return redact.ScanOptions{Detector: d, Every: r.Every, Margin: r.Margin, Shape: r.Shape}
+	return redact.ScanOptions{Detector: d, Every: r.Every, Interval: r.Interval, Margin: r.Margin, Shape: r.Shape}
 }
 
 // masks turns a record's regions into what redact paints
