@@ -68,7 +68,8 @@ func TestOpenAutoPicksBestAvailable(t *testing.T) {
 		wantFace string
 		warn     []string // substrings of the one expected warning
 	}{
-		{"all", []string{ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelYuNet, nil},
+		{"all", []string{ModelYuNet2023, ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelYuNet2023, nil},
+		{"no yunet 2023mar", []string{ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelYuNet, nil},
 		{"no yunet", []string{ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelUltraFace, nil},
 		{"ssd only", []string{ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelSSD, nil},
 		{"ssd without its graph", []string{ModelSSD, ModelPPOCRDet}, HaarName,
@@ -138,7 +139,7 @@ func TestOpenErrors(t *testing.T) {
 			[]string{"haarcascade_frontalface_alt2.xml", "opencv-data"}},
 		{"bad config", Config{Face: "dlib"}, ErrConfig, []string{"dlib"}},
 		{"no model and no cascades", Config{ModelsDir: t.TempDir(), Text: TextNone, HaarDir: t.TempDir()}, ErrModelMissing,
-			[]string{"face_detection_yunet_2022mar.onnx", "Haar cascade fallback failed", "haarcascade_frontalface_alt2.xml"}},
+			[]string{"face_detection_yunet_2023mar.onnx", "Haar cascade fallback failed", "haarcascade_frontalface_alt2.xml"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,7 +179,7 @@ func TestOpenTextDefaultWarnsWithoutModel(t *testing.T) {
 // of 32.
 func TestYuNetAnchorsMatchNetwork(t *testing.T) {
 	c := openT(t, Config{Face: FaceYuNet, Text: TextNone})
-	d := c.face.(*scaledDetector)
+	d := innermost(c.face).(*scaledDetector)
 	for _, sz := range []image.Point{{320, 320}, {365, 648}, {608, 1080}, {167, 300}, {64, 64}, {65, 99}} {
 		img := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3)
 		blob := gocv.BlobFromImage(img, 1, sz, gocv.NewScalar(0, 0, 0, 0), false, false)
@@ -568,7 +569,9 @@ func TestSmallFaceEvery(t *testing.T) {
 		}
 		return
 	}
-	c := openT(t, Config{Face: FaceYuNet, Text: TextNone, SmallFaceEvery: 2})
+	// Passes planned for 20 px faces (finest 0.6, next 0.28 of the
+	// frame): the 25 px face is the finest pass's alone.
+	c := openT(t, Config{Face: FaceYuNet, Text: TextNone, SmallFaceEvery: 2, MinFace: 20})
 	if got := c.SmallFaceEvery(); got != 2 {
 		t.Fatalf("SmallFaceEvery() = %d", got)
 	}
@@ -596,7 +599,7 @@ func TestSmallFaceEvery(t *testing.T) {
 	// badge is seen with its small wearer): with text every 3rd call,
 	// calls 1, 3 (cadence) and 4 (text) search for small faces, call 2
 	// does not.
-	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2})
+	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2, MinFace: 20})
 	for call, w := range []int{1, 0, 1, 1} {
 		boxes, err := ct.Detect(scene)
 		if err != nil {

@@ -39,6 +39,7 @@ var KnownModels = []KnownModel{
 	{ModelYuNet, "face_detection_yunet_2022mar.onnx", "yunet",
 		"50ef07f702a31741ca46a4c0d947773b64143b9362780237bf0d427d6c79bab7", 345478,
 		"YuNet face detector, 2022mar release (opencv_zoo)"},
+	{ModelYuNet2023, "face_detection_yunet_2023mar.onnx", "yunet", "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0", 229738, "YuNet face detector, 2023mar release (opencv_zoo layout: cls/obj/bbox/kps at strides 8/16/32)"},
 	{ModelUltraFace, "version-RFB-320_simplified.onnx", "ultraface",
 		"faf6740b495e8b9508e6fda11e8c0368bbdde01143e8f0a3e511d0892c4d794e", 1114081,
 		"Ultra-Light-Fast face detector RFB-320"},

@@ -16,7 +16,8 @@ import (
 // warnings the caller must show the user (a fallback to Haar cascades, text
 // masking disabled for lack of a model); the library never prints.
 //
-// With Face "auto" it takes the best model present, YuNet > UltraFace > SSD,
+// With Face "auto" it takes the best model present, YuNet 2023mar > YuNet
+// 2022mar > UltraFace > SSD,
 // and falls back to Haar cascades with a warning when none is. A model
 // file that is present but not the known one is always an error, never
 // skipped: the audit must name the weights that ran. The returned
@@ -55,6 +56,8 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 	switch cfg.Face {
 	case FaceYuNet:
 		c.face, err = newYuNet(dir, cfg)
+	case FaceYuNet2023:
+		c.face, err = newYuNet2023(dir, cfg)
 	case FaceUltraFace:
 		c.face, err = newUltraFace(dir, cfg)
 	case FaceSSD:
@@ -64,7 +67,7 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 		if err == nil {
 			warnings = append(warnings, "WARNING: face detection uses Haar cascades, which miss many faces "+
 				"(turned, small, dark, partly hidden): prefer a DNN model (--detector auto with "+
-				KnownModels[0].File+" in the models directory)")
+				modelFile(ModelYuNet2023)+" in the models directory)")
 		}
 	case FaceAuto:
 		c.face, err = openAutoFace(dir, cfg)
@@ -76,19 +79,34 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 			}
 			warnings = append(warnings, fmt.Sprintf("WARNING: no face model found in %s (searched %s): "+
 				"falling back to Haar cascades, which miss many faces (turned, small, dark, partly hidden). "+
-				"Put %s (best), %s, or %s with %s in that directory, or point --models or CUSTODY_MODELS at one",
-				dir, strings.Join(searched, ", "), modelFile(ModelYuNet), modelFile(ModelUltraFace),
+				"Put %s (best), %s, %s, or %s with %s in that directory, or point --models or CUSTODY_MODELS at one",
+				dir, strings.Join(searched, ", "), modelFile(ModelYuNet2023), modelFile(ModelYuNet), modelFile(ModelUltraFace),
 				modelFile(ModelSSD), modelFile(ModelSSDConfig)))
 		}
 	}
 	if err != nil {
 		return nil, warnings, withSearched(err)
 	}
-	if cfg.RotatedFaces {
-		c.face = newRotating(c.face, cfg.NMSThreshold)
+	if cfg.RotatedFaces != PassOff {
+		turns := []turn{turnCW, turnCCW, turnHalf}
+		if cfg.QuarterTurnsOnly {
+			turns = turns[:2]
+		}
+		c.face = newRotating(c.face, cfg.NMSThreshold, turns, cfg.RotatedFaces == PassOn, cfg.ViewMinFace)
+	}
+	if cfg.Contrast != PassOff {
+		c.face = newContrasting(c.face, cfg.NMSThreshold, cfg.Contrast == PassOn, cfg.DarkLuma)
+	}
+	if cfg.Fisheye != PassOff {
+		c.face = newFisheyeViewing(c.face, cfg.NMSThreshold, cfg.Fisheye == PassOn, cfg.FisheyeFOV, cfg.ViewMinFace)
 	}
 	// A detector with one pass has nothing to skip: the record says so.
 	c.cfg.SmallFaceEvery = c.SmallFaceEvery()
+	// The record names the score threshold in effect (0 for Haar, which
+	// has none), not 0 for "the model's default".
+	if sd, ok := innermost(c.face).(*scaledDetector); ok {
+		c.cfg.FaceThreshold = sd.thresh
+	}
 
 	mode := cfg.Text
 	if mode == "" {
@@ -116,7 +134,7 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 // openAutoFace opens the best DNN face model present; ErrModelMissing
 // only when there is none.
 func openAutoFace(dir string, cfg Config) (Detector, error) {
-	for _, open := range []func(string, Config) (*scaledDetector, error){newYuNet, newUltraFace, newSSD} {
+	for _, open := range []func(string, Config) (*scaledDetector, error){newYuNet2023, newYuNet, newUltraFace, newSSD} {
 		d, err := open(dir, cfg)
 		if err == nil {
 			return d, nil
@@ -125,7 +143,7 @@ func openAutoFace(dir string, cfg Config) (Detector, error) {
 			return nil, err
 		}
 	}
-	return nil, &ModelError{Model: ModelYuNet, Dir: dir, Err: ErrModelMissing}
+	return nil, &ModelError{Model: ModelYuNet2023, Dir: dir, Err: ErrModelMissing}
 }
 
 func modelFile(name string) string {
@@ -184,11 +202,7 @@ func (c *Composite) SmallFaceEvery() int {
 	if c.cfg.SmallFaceEvery <= 1 {
 		return 1
 	}
-	f := c.face
-	if r, ok := f.(*rotating); ok {
-		f = r.inner
-	}
-	if _, ok := f.(coarseDetector); !ok {
+	if _, ok := innermost(c.face).(coarseDetector); !ok {
 		return 1
 	}
 	return c.cfg.SmallFaceEvery

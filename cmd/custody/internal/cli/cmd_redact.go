@@ -47,18 +47,26 @@ type detectFlags struct {
 	thorough           bool
 	margin             float64
 	shape              string
-	rotated            bool
 	textSet            bool
+	// Face search: extra views and the smallest face.
+	rotated, contrast, fisheye string
+	fisheyeFOV                 float64
+	minFace                    int
 }
 
 func (d *detectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet, ultraface, ssd or haar (auto picks the best model present)")
+	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet2023 (YuNet 2023mar), yunet (YuNet 2022mar), ultraface, ssd or haar (auto picks the best model present, in that order)")
 	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
 	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 7x the CPU time of the defaults)")
-	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
+	fl.StringVar(&d.rotated, "rotated-faces", detect.PassAuto, "also search the frame turned a quarter turn each way and half a turn, for faces lying down or upside down: auto (on the passes that search for the smallest faces: every --small-face-every-th detection, and on images), on (every detection; about 4x the face cost), off")
+	fl.Lookup("rotated-faces").NoOptDefVal = detect.PassOn
+	fl.StringVar(&d.contrast, "contrast", detect.PassAuto, "also search a contrast-normalised copy (CLAHE on luma; for detection only, the output is not changed): auto (frames whose mean luma is under 50 of 255), on (every frame), off")
+	fl.StringVar(&d.fisheye, "fisheye", detect.PassAuto, "also search undistorted views of the edge of a fisheye lens's image circle, on the passes that search for the smallest faces: auto (frames that show an image circle), on (every frame; a frame with no circle is taken as a full-frame fisheye), off")
+	fl.Float64Var(&d.fisheyeFOV, "fisheye-fov", 200, "the fisheye lens's field of view across its image circle, in degrees (equidistant lens)")
+	fl.IntVar(&d.minFace, "min-face", 12, "smallest face side, in pixels, the upright search is planned for (smaller: slower; turned and fisheye views are planned for 20 px)")
 	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
@@ -91,7 +99,8 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.
 		text = ""
 	}
 	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery,
-		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated})
+		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Contrast: d.contrast, Fisheye: d.fisheye,
+		FisheyeFOV: d.fisheyeFOV, MinFace: d.minFace})
 	for _, w := range warnings {
 		e.warnf("%s", w)
 	}
@@ -179,6 +188,18 @@ interpolates between passes and masks a new face or badge back to the
 frame after the previous pass that could have found it. For the most
 thorough run, detect everything on every frame: --thorough (about 7x the
 CPU time). The values used are recorded in the report and the ledger.
+
+Faces: YuNet 2023mar (--detector auto) searches each frame at several
+scales, down to faces of 12 px (--min-face). The passes that look for the
+smallest faces also search the frame turned a quarter turn each way and
+half a turn (--rotated-faces auto: patients lying down, a camera looking
+down on a bed) and, on a fisheye frame (one that shows its lens's image
+circle), eight undistorted views of the edge of the circle (--fisheye auto,
+--fisheye-fov 200). Dark frames (mean luma under 50 of 255) are searched
+again with their contrast normalised (--contrast auto); the output is never
+brightened. Each extra view can only add masks. For speed at the cost of
+faces lying down, small or at a fisheye's edge: --rotated-faces off
+--fisheye off --min-face 20.
 
 Plain mode reads IN and writes OUT; OUT is written under a temporary name
 and renamed only when complete. A truncated or damaged input is redacted as
