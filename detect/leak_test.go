@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -27,10 +28,16 @@ func TestLeakMats(t *testing.T) {
 	frames = append(frames, scene)
 	before := gocv.MatProfile.Count()
 
+	// A fisheye frame (an image circle): the edge views and their remap
+	// tables, built and dropped when the lens changes.
+	fish, _ := fisheyeVariant(200)(frames[0], []image.Rectangle{image.Rect(0, 0, 40, 40)}, 1)
+	frames = append(frames, fish)
 	for _, cfg := range []Config{
+		{Face: FaceYuNet2023, Text: TextNone, RotatedFaces: PassOn, Contrast: PassOn, Fisheye: PassOn},
+		{Face: FaceYuNet2023, Text: TextBadges, SmallFaceEvery: 2},
 		{Face: FaceYuNet, Text: TextBadges},
 		{Face: FaceUltraFace, Text: TextAll},
-		{Face: FaceSSD, Text: TextNone, RotatedFaces: true},
+		{Face: FaceSSD, Text: TextNone, RotatedFaces: PassOn},
 		{Face: FaceHaar, Text: TextBadges},
 	} {
 		cfg.ModelsDir = sharedModels(t)
@@ -38,8 +45,11 @@ func TestLeakMats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range frames {
+		for i, f := range frames {
+			t0 := time.Now()
 			d.Detect(f) // errors (the empty frame) must not leak either
+			d.Detect(f) // a coarse call, with SmallFaceEvery 2
+			t.Logf("%s frame %d: %v", cfg.Face, i, time.Since(t0))
 		}
 		// Text at several sizes, so the per-size cache builds and evicts.
 		if d.text != nil {
