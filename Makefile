@@ -7,8 +7,11 @@ GO         ?= go
 BIN        := bin/custody
 SHARED     ?= $(abspath $(CURDIR)/../shared)
 export CUSTODY_SHARED := $(SHARED)
-export CUSTODY_MODELS ?= $(SHARED)/models
 DEMO_DIR   ?= $(CURDIR)/.cache/demo
+# What `custody version` says: the source revision (go's own VCS stamp is
+# off wherever GOFLAGS has -buildvcs=false).
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS    := -X github.com/custody-evidence/custody/cmd/custody/internal/cli.stampedVersion=$(VERSION)
 
 # Debian packages custody needs to build (OpenCV, pkg-config, gcc) and that
 # its tests use for real interop (ffmpeg, stock age, ssh-keygen, Info-ZIP zip).
@@ -24,7 +27,7 @@ export CGO_CFLAGS   ?= -O2 -g -ffunction-sections -fdata-sections
 export CGO_CXXFLAGS ?= -O2 -g -ffunction-sections -fdata-sections
 export CGO_LDFLAGS  ?= -fuse-ld=lld -Wl,--gc-sections -Wl,--as-needed
 
-.PHONY: all deps build build-static dist test bench eval fuzz demo clean
+.PHONY: all deps models build build-static dist test bench eval eval-quick eval-all fuzz demo clean
 
 all: build
 
@@ -42,13 +45,19 @@ deps:
 	fi
 	@command -v $(GO) >/dev/null || { echo "make deps: Go is not installed (need Go 1.26 at /usr/local/go)"; exit 2; }
 
-## build: bin/custody, the full build with OpenCV
-build: deps
-	$(GO) build -o $(BIN) ./cmd/custody
+## models: copy the models the defaults need (detect.KnownModels marked Embed) and their
+## licences from $(SHARED)/models into detect/internal/embedded (git-ignored), checking
+## each sha256, so that every full build carries them; `custody version` lists them
+models:
+	@CGO_ENABLED=0 $(GO) run ./detect/internal/embedmodels -from "$(SHARED)/models" -to detect/internal/embedded
 
-## build-static: bin/custody-static, CGO_ENABLED=0: seal, manifest, verify, no OpenCV
+## build: bin/custody, the full build with OpenCV and the models built in
+build: deps models
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/custody
+
+## build-static: bin/custody-static, CGO_ENABLED=0: seal, manifest, verify, no OpenCV, no models
 build-static:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/custody-static ./cmd/custody
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/custody-static ./cmd/custody
 
 ## dist: static binaries for the machines bundles are verified on, with SHA256SUMS
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
@@ -57,12 +66,14 @@ dist:
 	@for t in $(DIST_TARGETS); do \
 	  os=$${t%/*}; arch=$${t#*/}; ext=""; [ "$$os" = windows ] && ext=.exe; \
 	  echo "dist/custody-$$os-$$arch$$ext"; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/custody-$$os-$$arch$$ext ./cmd/custody; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/custody-$$os-$$arch$$ext ./cmd/custody; \
 	done
 	cd dist && sha256sum custody-* > SHA256SUMS
 
-## test: every test, including the static build and the Mat leak check
-test: deps
+## test: every test, including the static build and the Mat leak check; the tests insist
+## that the full build carries its models (CUSTODY_TEST_BUILT_IN_MODELS)
+test: export CUSTODY_TEST_BUILT_IN_MODELS := 1
+test: deps models
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet ./seal/... ./manifest/... ./witness/... ./verify/... ./store/... ./bundle/... ./media/... ./cmd/...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/custody
@@ -72,16 +83,33 @@ test: deps
 	$(GO) test -count=1 -tags matprofile -run 'Leak|MatProfile' ./detect/... ./redact/...
 
 ## bench: speed and memory targets, each measured beside its baseline in the same run
-bench: deps
+bench: deps models
 	$(GO) test -run '^$$' -bench 'Import|VerifyBundle|Redact' -benchtime 1x -timeout 60m ./cmd/custody
 
-## eval: detection recall/precision on real photos (each model), redaction speed beside an
-## ffmpeg transcode of the same clip, and the leak check on the real clips
-eval: deps
+## eval: the redaction benchmark (internal/evalset/README.md): faces (the labelled dlib photos and
+## hard variants: small, turned, dark, blurred, JPEG, seen from above), worn staff cards and the
+## shared clips, each table with the defaults beside a plain YuNet 2022mar reference; the check that
+## the defaults row is what `custody detect --json` reports; then detect's per-model tables.
+## Data is generated into .cache/eval on first use (about 5 minutes). EVALFLAGS adds flags:
+##   make eval EVALFLAGS=-eval.split=training                        (the tuning split)
+##   make eval EVALFLAGS="-eval.row 'thorough: every=1 textevery=1 smallfaceevery=1'"
+## eval-quick: the benchmark's quick development run (faces, badges, gen2's clips; a minute or two)
+## eval-all: eval, then the slow old evaluations (photos enlarged 4x for every model; redaction speed
+## beside an ffmpeg transcode with the old leak count)
+EVALFLAGS ?=
+EVALRUN    = $(GO) test ./internal/evalset/evalrun -count=1 -timeout 90m -v -eval -eval.bin "$(abspath $(BIN))"
+eval: build
 	@# The package goes before -eval: go test stops reading its own flags
-	@# at the first one it does not know, and would take ./detect for a
+	@# at the first one it does not know, and would take the package for a
 	@# test flag.
-	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEval$$|TestEvalLarge|TestEvalRotated' -v -eval | grep -v '^=== RUN'
+	$(EVALRUN) -run 'TestEval$$|TestDefaultsMatchCLI' $(EVALFLAGS) | grep -v '^=== RUN'
+	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEval$$|TestEvalRotated' -v -eval | grep -v '^=== RUN'
+
+eval-quick: build
+	$(EVALRUN) -run 'TestEval$$' -eval.quick $(EVALFLAGS) | grep -v '^=== RUN'
+
+eval-all: eval
+	$(GO) test ./detect -count=1 -timeout 60m -run 'TestEvalLarge' -v -eval | grep -v '^=== RUN'
 	$(GO) test ./redact -count=1 -timeout 60m -run 'TestEval$$' -v -eval | grep -v '^=== RUN'
 
 ## fuzz: run each fuzzer for FUZZTIME (default 30s)
@@ -130,3 +158,4 @@ demo: build
 
 clean:
 	rm -rf bin dist .cache
+	find detect/internal/embedded -mindepth 1 ! -name doc.go -delete

@@ -24,4 +24,9 @@ type Model struct {
 	Name   string `json:"name"`
 	Path   string `json:"path,omitempty"`
 	SHA256 string `json:"sha256"`
+	// Source is SourceEmbedded for a model built into the binary (Path
+	// then begins with EmbeddedPrefix), SourceDirectory for one read from
+	// a models directory (--models, CUSTODY_MODELS); empty for files that
+	// are not models of the table (Haar cascades).
+	Source string `json:"source,omitempty"`
 }

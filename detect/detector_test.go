@@ -61,66 +61,97 @@ func openT(t testing.TB, cfg Config) *Composite {
 	return c
 }
 
-func TestOpenAutoPicksBestAvailable(t *testing.T) {
+// Auto is the default face model and nothing else: without it, Open
+// fails, naming the file, and never falls back to another model or to
+// Haar cascades.
+func TestOpenAutoNeverFallsBack(t *testing.T) {
 	tests := []struct {
-		name     string
-		models   []string
-		wantFace string
-		warn     []string // substrings of the one expected warning
+		name   string
+		models []string
 	}{
-		{"all", []string{ModelYuNet2023, ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelYuNet2023, nil},
-		{"no yunet 2023mar", []string{ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelYuNet, nil},
-		{"no yunet", []string{ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelUltraFace, nil},
-		{"ssd only", []string{ModelSSD, ModelSSDConfig, ModelPPOCRDet}, ModelSSD, nil},
-		{"ssd without its graph", []string{ModelSSD, ModelPPOCRDet}, HaarName,
-			[]string{"WARNING", "Haar", "face_detection_yunet_2022mar.onnx"}},
-		{"no face model", []string{ModelPPOCRDet}, HaarName,
-			[]string{"WARNING", "no face model found in", "falling back to Haar", "face_detection_yunet_2022mar.onnx"}},
+		{"other face models only", []string{ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet}},
+		{"ssd only", []string{ModelSSD, ModelSSDConfig, ModelPPOCRDet}},
+		{"no face model", []string{ModelPPOCRDet}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := modelsDirWith(t, tc.models...)
 			c, warnings, err := OpenComposite(Config{ModelsDir: dir})
-			if err != nil {
-				t.Fatal(err)
+			if err == nil {
+				c.Close()
+				t.Fatalf("auto opened %s (warnings %q), want an error", c.Name(), warnings)
 			}
-			defer c.Close()
-			if c.FaceName() != tc.wantFace {
-				t.Errorf("auto chose %s, want %s", c.FaceName(), tc.wantFace)
+			if !errors.Is(err, ErrModelMissing) {
+				t.Errorf("error %v, want ErrModelMissing", err)
 			}
-			if !strings.HasPrefix(c.Name(), tc.wantFace+"+"+ModelPPOCRDet+":badges") {
-				t.Errorf("Name() = %q", c.Name())
-			}
-			if len(tc.warn) == 0 && len(warnings) != 0 {
-				t.Errorf("unexpected warnings %q", warnings)
-			}
-			if len(tc.warn) > 0 {
-				if len(warnings) != 1 {
-					t.Fatalf("warnings %q, want one", warnings)
-				}
-				for _, w := range append(tc.warn, dir) {
-					if !strings.Contains(warnings[0], w) {
-						t.Errorf("warning %q does not mention %q", warnings[0], w)
-					}
+			k, _ := knownModel(DefaultFaceModel)
+			for _, s := range []string{dir, k.File, "--models"} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
 				}
 			}
-			for _, m := range c.Models() {
-				if len(m.SHA256) != 64 || m.Path == "" || m.Name == "" {
-					t.Errorf("model without identity: %+v", m)
-				}
+			if strings.Contains(err.Error(), "Haar") {
+				t.Errorf("error %q mentions a Haar fallback", err)
 			}
 		})
+	}
+	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, DefaultFaceModel, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet), Heads: HeadsOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Name() != DefaultFaceModel+"+"+ModelPPOCRDet+":badges" || len(warnings) != 0 {
+		t.Errorf("auto chose %s, warnings %q", c.Name(), warnings)
+	}
+	for _, m := range c.Models() {
+		if len(m.SHA256) != 64 || m.Path == "" || m.Name == "" || m.Source != SourceDirectory {
+			t.Errorf("model without identity: %+v", m)
+		}
+	}
+}
+
+// A weaker detector than the defaults is only ever opened by name, and
+// says how it is weaker.
+func TestWeaker(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		says []string
+	}{
+		{Config{Face: FaceYuNet, Text: TextAll, RotatedFaces: PassOn}, nil},
+		{Config{Face: FaceHaar}, []string{"Haar cascades (--detector haar)"}},
+		{Config{Face: FaceUltraFace}, []string{ModelUltraFace + " (--detector ultraface)"}},
+		{Config{Face: FaceSSD, Text: TextNone}, []string{ModelSSD + " (--detector ssd)", "badges and ID cards are not masked (--text none)"}},
+		{Config{Text: TextNone}, []string{"badges and ID cards are not masked (--text none)"}},
+	}
+	for _, tc := range tests {
+		tc.cfg.ModelsDir = sharedModels(t)
+		c, warnings, err := OpenComposite(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		weak := c.Weaker()
+		c.Close()
+		if len(weak) != len(tc.says) || len(warnings) != len(tc.says) {
+			t.Errorf("%+v: weaker %q, warnings %q, want %d", tc.cfg, weak, warnings, len(tc.says))
+			continue
+		}
+		for i, s := range tc.says {
+			if !strings.Contains(weak[i], s) || !strings.Contains(warnings[i], "weaker than the defaults: "+weak[i]) {
+				t.Errorf("%+v: weaker %q, warnings %q, want %q", tc.cfg, weak[i], warnings[i], s)
+			}
+		}
 	}
 }
 
 func TestOpenErrors(t *testing.T) {
-	onlyYuNet := modelsDirWith(t, ModelYuNet)
+	onlyYuNet := modelsDirWith(t, DefaultFaceModel)
+	def, _ := knownModel(DefaultFaceModel)
 	corrupt := t.TempDir()
-	orig, err := os.ReadFile(testenv.Shared(t, "models/yunet/face_detection_yunet_2022mar.onnx"))
+	orig, err := os.ReadFile(testenv.Shared(t, "models/yunet/"+def.File))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(corrupt, "face_detection_yunet_2022mar.onnx"), orig[:1000], 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corrupt, def.File), orig[:1000], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -134,12 +165,12 @@ func TestOpenErrors(t *testing.T) {
 		{"explicit text mode without its model", Config{Text: TextBadges, ModelsDir: onlyYuNet}, ErrModelMissing,
 			[]string{onlyYuNet, "en_PP-OCRv3_det_infer_opencv46.onnx"}},
 		{"corrupt model is not skipped by auto", Config{ModelsDir: corrupt}, ErrUnknownModel,
-			[]string{"face_detection_yunet_2022mar.onnx", "corrupt"}},
+			[]string{def.File, "corrupt"}},
 		{"bad haar directory", Config{Face: FaceHaar, Text: TextNone, HaarDir: t.TempDir()}, os.ErrNotExist,
 			[]string{"haarcascade_frontalface_alt2.xml", "opencv-data"}},
 		{"bad config", Config{Face: "dlib"}, ErrConfig, []string{"dlib"}},
-		{"no model and no cascades", Config{ModelsDir: t.TempDir(), Text: TextNone, HaarDir: t.TempDir()}, ErrModelMissing,
-			[]string{"face_detection_yunet_2023mar.onnx", "Haar cascade fallback failed", "haarcascade_frontalface_alt2.xml"}},
+		{"default text mode without its model", Config{ModelsDir: onlyYuNet}, ErrModelMissing,
+			[]string{onlyYuNet, "en_PP-OCRv3_det_infer_opencv46.onnx"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,17 +191,13 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestOpenTextDefaultWarnsWithoutModel(t *testing.T) {
-	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, ModelYuNet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if c.TextMode() != TextNone || c.Name() != ModelYuNet || len(c.Models()) != 1 {
-		t.Errorf("text mode %s, name %s, models %v", c.TextMode(), c.Name(), c.Models())
-	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "badges and ID cards will NOT be masked") {
-		t.Errorf("warnings %q", warnings)
+// The default text mode and an explicit --text badges are the same
+// detector, recorded the same way.
+func TestOpenTextDefaultIsBadges(t *testing.T) {
+	def := openT(t, Config{})
+	badges := openT(t, Config{Text: TextBadges})
+	if def.Name() != badges.Name() || def.Config().String() != badges.Config().String() || def.TextMode() != TextBadges {
+		t.Errorf("default %s %s, badges %s %s", def.Name(), def.Config(), badges.Name(), badges.Config())
 	}
 }
 
@@ -233,7 +260,7 @@ func TestDetectTinyFrames(t *testing.T) {
 func TestFacesOnPhotos(t *testing.T) {
 	dir, _, faces := loadAnnotations(t)
 	for _, kind := range []string{FaceYuNet, FaceUltraFace, FaceSSD, FaceHaar} {
-		c := openT(t, Config{Face: kind, Text: TextNone})
+		c := openT(t, Config{Face: kind, Text: TextNone, Heads: HeadsOff})
 		for _, name := range []string{"2008_002506.jpg", "2008_007676.jpg"} {
 			img := gocv.IMRead(filepath.Join(dir, name), gocv.IMReadColor)
 			before := append([]byte(nil), img.ToBytes()...)
@@ -599,7 +626,7 @@ func TestSmallFaceEvery(t *testing.T) {
 	// badge is seen with its small wearer): with text every 3rd call,
 	// calls 1, 3 (cadence) and 4 (text) search for small faces, call 2
 	// does not.
-	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2, MinFace: 20})
+	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2, MinFace: 20, Heads: HeadsOff})
 	for call, w := range []int{1, 0, 1, 1} {
 		boxes, err := ct.Detect(scene)
 		if err != nil {

@@ -9,12 +9,15 @@
 // export bundles can describe detections on a CGO_ENABLED=0 build; the
 // detectors themselves need OpenCV and build only with cgo.
 //
-// Open builds a detector from a Config: a face detector (YuNet 2022mar,
-// UltraFace RFB-320 or OpenCV's res10 SSD from the models directory, or
-// Debian's Haar cascades as a loud fallback) and the PP-OCRv3 text
-// detector with badge logic. Model files are found in the models directory
-// (ModelsDir) and identified by sha256 against KnownModels; an unknown or
-// corrupt file is an error, never silently skipped.
+// Open builds a detector from a Config: a face detector (YuNet 2022mar by
+// default; UltraFace RFB-320, OpenCV's res10 SSD or Debian's Haar cascades
+// when named, with a warning that they are weaker) and the PP-OCRv3 text
+// detector with badge logic. The models the defaults need are built into
+// the binary (KnownModels marked Embed; see detect/internal/embedded);
+// --models or $CUSTODY_MODELS names a directory to use instead (ModelsDir).
+// Every model file is identified by sha256 against KnownModels; a missing,
+// unknown or corrupt file is an error, never silently skipped, and nothing
+// falls back to a weaker detector.
 //
 // Faces of every size are found by running each model over a plan of
 // rescaled passes (planScales): the finest brings the smallest wanted face

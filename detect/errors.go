@@ -45,10 +45,20 @@ func (e *ModelError) Error() string {
 		what += " (" + e.Model + ")"
 	}
 	switch {
+	case errors.Is(e.Err, ErrModelMissing) && e.Dir == "" && !HasEmbedded():
+		return fmt.Sprintf("model %s is not available: this custody was built without its models "+
+			"(`make build` embeds them from ../shared/models; a plain `go build` before that does not); "+
+			"rebuild it with make, or point --models or CUSTODY_MODELS at a directory holding %s", e.Model, k.File)
+	case errors.Is(e.Err, ErrModelMissing) && e.Dir == "":
+		return fmt.Sprintf("model %s is not built into this custody (see `custody version`); "+
+			"point --models or CUSTODY_MODELS at a directory holding %s", e.Model, k.File)
 	case errors.Is(e.Err, ErrModelMissing):
 		return fmt.Sprintf("model %s not found: looked for %s in %s and %s%s; "+
-			"put %s there, or point --models or CUSTODY_MODELS at a directory holding it",
-			e.Model, k.File, e.Dir, filepath.Join(e.Dir, k.Dir), searchedNote(e.Searched, e.Dir), k.File)
+			"put %s there, or point --models or CUSTODY_MODELS at a directory holding it%s",
+			e.Model, k.File, e.Dir, filepath.Join(e.Dir, k.Dir), searchedNote(e.Searched, e.Dir), k.File, builtInNote())
+	case errors.Is(e.Err, ErrUnknownModel) && strings.HasPrefix(e.Path, EmbeddedPrefix):
+		return fmt.Sprintf("built-in model %s (%s) is not the known file: sha256 %s (%d bytes), want %s (%d bytes); "+
+			"this custody was built from a stale or damaged copy: rebuild it with make", e.Model, e.Path, short(e.Got), e.Size, short(e.Want), k.Size)
 	case errors.Is(e.Err, ErrUnknownModel) && e.Want != "":
 		return fmt.Sprintf("model file %s is not the known %s: sha256 %s (%d bytes), want %s (%d bytes); "+
 			"it is corrupt, truncated or a different release: replace it with the official file",
@@ -87,6 +97,15 @@ func short(sum string) string {
 		return sum[:16] + "…"
 	}
 	return sum
+}
+
+// builtInNote says, after a directory's missing model, what the binary
+// itself offers.
+func builtInNote() string {
+	if HasEmbedded() {
+		return " (or give neither, to use the models built into custody)"
+	}
+	return " (this custody was built without its models: `make build` embeds them)"
 }
 
 // searchedNote lists the directories considered when there were others

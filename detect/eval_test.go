@@ -17,6 +17,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/custody-evidence/custody/internal/evalset"
 	"github.com/custody-evidence/custody/internal/testenv"
 )
 
@@ -360,12 +361,12 @@ func TestEvalRotated(t *testing.T) {
 func TestRotatedFacesFindsTurnedFaces(t *testing.T) {
 	models := sharedModels(t)
 	set := evalSet{"turned 90°", 1, 90}
-	plain, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, RotatedFaces: PassOff})
+	plain, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, RotatedFaces: PassOff, Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	rot, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, RotatedFaces: PassOn})
+	rot, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: models, RotatedFaces: PassOn, Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,5 +380,104 @@ func TestRotatedFacesFindsTurnedFaces(t *testing.T) {
 	}
 	if rot.Name() != ModelYuNet {
 		t.Errorf("Name() = %q", rot.Name())
+	}
+}
+
+// The benchmark of make eval (internal/evalset) from this package's own
+// tests: score a Detector on one of its sets, masks drawn as redact paints
+// them. Hold a change to a floor measured on evalset.Tuning, never on
+// evalset.Reporting, e.g.
+//
+//	r := benchScore(t, d, benchSet(t, evalset.Tuning, evalset.VariantSmall))
+//	if r.Recall(evalset.KindFace) < 0.97 { ... }
+//
+// For the whole redaction path (tracking, cadence) use
+// internal/evalset/evalrun from a test outside this package.
+
+// benchSet returns a benchmark set of faces (a variant of
+// evalset.FaceVariants) or, for variant "badges", the badge pictures,
+// generated into .cache/eval on first use.
+func benchSet(t testing.TB, split evalset.Split, variant string) *evalset.Set {
+	t.Helper()
+	var set *evalset.Set
+	var err error
+	if variant == "badges" {
+		set, err = evalset.Badges(evalset.Options{}, split)
+	} else {
+		set, err = evalset.Faces(evalset.Options{}, split, variant)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// benchEllipseMargin is redact's margin for face ellipses (minEllipseMargin
+// in redact/mask.go): the ellipse inscribed in the grown box covers the
+// detected box.
+const benchEllipseMargin = 0.2072
+
+// benchScore runs d on every image of set and scores what redact would
+// paint for its boxes with the default margin and shape: faces as the
+// ellipse inscribed in the box grown by benchEllipseMargin, text as the
+// box grown by DefaultMargin. Tracking and cadence are left out: this is
+// the detector alone.
+func benchScore(t testing.TB, d Detector, set *evalset.Set) *evalset.Result {
+	t.Helper()
+	var r evalset.Result
+	for _, it := range set.Items {
+		img := gocv.IMRead(it.Path, gocv.IMReadColor)
+		if img.Empty() {
+			t.Fatalf("cannot read %s", it.Path)
+		}
+		if c, ok := d.(*Composite); ok {
+			c.ResetCadence()
+		}
+		t0 := time.Now()
+		boxes, err := d.Detect(img)
+		r.Elapsed += time.Since(t0)
+		img.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounds := image.Rect(0, 0, it.Width, it.Height)
+		var masks []evalset.Mask
+		for _, b := range boxes {
+			m := evalset.Mask{Label: string(b.Label)}
+			if b.Label == LabelText {
+				m.Rect = Expand(b, DefaultMargin, bounds).Rect()
+			} else {
+				m.Rect, m.Ellipse = Expand(b, benchEllipseMargin, bounds).Rect(), true
+			}
+			masks = append(masks, m)
+		}
+		r.Add(filepath.Base(it.Path), it.Width, it.Height, it.Truth, masks)
+	}
+	return &r
+}
+
+// benchFloors are the face recalls of YuNet at its defaults, text off, on
+// the tuning split (measured; the figures reported by make eval come from
+// the testing split). A change that loses faces here fails.
+var benchFloors = map[string]float64{
+	evalset.VariantOriginal: 1,
+	evalset.VariantSmall:    116.0 / 126,
+	evalset.VariantDark:     15.0 / 18,
+}
+
+// TestBenchTuningFloors holds YuNet at its defaults to its recall on the
+// tuning split of the benchmark's original, small and dark faces.
+func TestBenchTuningFloors(t *testing.T) {
+	d, _, err := Open(Config{Face: FaceYuNet, Text: TextNone, ModelsDir: sharedModels(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, v := range []string{evalset.VariantOriginal, evalset.VariantSmall, evalset.VariantDark} {
+		r := benchScore(t, d, benchSet(t, evalset.Tuning, v))
+		t.Logf("%s: recall %.3f of %d, precision %.3f, masked %.3f", v, r.Recall(evalset.KindFace), r.Count(evalset.KindFace), r.Precision(), r.Masked())
+		if got := r.Recall(evalset.KindFace); got < benchFloors[v]-1e-9 {
+			t.Errorf("%s (tuning split): recall %.3f below the floor %.3f; missed %v", v, got, benchFloors[v], r.Missed)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/custody-evidence/custody/internal/testenv"
 )
@@ -57,6 +58,8 @@ func TestModelsDir(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", userData)
 	t.Setenv("XDG_DATA_DIRS", filepath.Join(tmp, "none")+":"+sysData)
 
+	// The flag, then $CUSTODY_MODELS, override the models built in.
+	withEmbedded(t, sharedEmbedded(t, ModelYuNet))
 	t.Setenv("CUSTODY_MODELS", "/env/models")
 	if dir, searched := ModelsDir("/flag/models"); dir != "/flag/models" || len(searched) != 1 {
 		t.Errorf("flag: got %s %v, want the flag alone", dir, searched)
@@ -64,8 +67,14 @@ func TestModelsDir(t *testing.T) {
 	if dir, searched := ModelsDir(""); dir != "/env/models" || len(searched) != 1 {
 		t.Errorf("env: got %s %v, want $CUSTODY_MODELS alone", dir, searched)
 	}
-
 	t.Setenv("CUSTODY_MODELS", "")
+	// Then the built-in set, before any installed directory.
+	if dir, searched := ModelsDir(""); dir != "" || searched != nil {
+		t.Errorf("built in: got %q %v, want the built-in set (\"\")", dir, searched)
+	}
+
+	// A binary without built-in models looks in the data directories.
+	withEmbedded(t, nil)
 	wantSearched := []string{
 		filepath.Join(userData, "custody", "models"),
 		filepath.Join(tmp, "none", "custody", "models"),
@@ -92,6 +101,112 @@ func TestModelsDir(t *testing.T) {
 	}
 	if dir, _ := ModelsDir(""); dir != wantSearched[0] {
 		t.Errorf("nothing present: got %s, want the user directory %s", dir, wantSearched[0])
+	}
+}
+
+// withEmbedded makes files this test's built-in set.
+func withEmbedded(t *testing.T, files map[string]string) {
+	t.Helper()
+	old := embeddedFiles
+	embeddedFiles = files
+	t.Cleanup(func() { embeddedFiles = old })
+}
+
+// sharedEmbedded reads the named shared models, and their licences, into
+// a set shaped like the built-in one.
+func sharedEmbedded(t *testing.T, names ...string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for _, n := range names {
+		k, ok := knownModel(n)
+		if !ok {
+			t.Fatalf("unknown model %s", n)
+		}
+		for _, rel := range []string{k.embeddedPath(), k.LicenseFile} {
+			if rel == "" {
+				continue
+			}
+			data, err := os.ReadFile(testenv.Shared(t, "models/"+rel))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[rel] = string(data)
+		}
+	}
+	return files
+}
+
+// The built-in set is read in place, checked like a file, and named as
+// built in; a stale one is refused, and an absent one says how to build.
+func TestLoadEmbedded(t *testing.T) {
+	files := sharedEmbedded(t, ModelYuNet)
+	withEmbedded(t, files)
+	data, m, err := LoadModel("", ModelYuNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := "yunet/face_detection_yunet_2022mar.onnx"
+	want := Model{Name: ModelYuNet, Path: EmbeddedPrefix + rel, SHA256: KnownModels[0].SHA256, Source: SourceEmbedded}
+	if m != want {
+		t.Errorf("model %+v, want %+v", m, want)
+	}
+	if len(data) != 345478 || &data[0] != unsafe.StringData(files[rel]) {
+		t.Errorf("got %d bytes at %p, want the built-in data itself (%p), not a copy", len(data), &data[0], unsafe.StringData(files[rel]))
+	}
+
+	// Not built in: the error names the model and --models.
+	_, _, err = LoadModel("", ModelPPOCRDet)
+	if !errors.Is(err, ErrModelMissing) {
+		t.Fatalf("model not built in: %v, want ErrModelMissing", err)
+	}
+	for _, want := range []string{ModelPPOCRDet, "not built into this custody", "--models", "en_PP-OCRv3_det_infer_opencv46.onnx"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not mention %q", err, want)
+		}
+	}
+
+	// Stale (another release under the name): refused, rebuild.
+	withEmbedded(t, map[string]string{rel: files[rel][:1000]})
+	_, _, err = LoadModel("", ModelYuNet)
+	if !errors.Is(err, ErrUnknownModel) {
+		t.Fatalf("stale built-in model: %v, want ErrUnknownModel", err)
+	}
+	for _, want := range []string{EmbeddedPrefix + rel, "50ef07f702a31741", "rebuild it with make"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not mention %q", err, want)
+		}
+	}
+
+	// None built in (go build alone): say how to build it.
+	withEmbedded(t, nil)
+	_, _, err = LoadModel("", ModelYuNet)
+	if !errors.Is(err, ErrModelMissing) {
+		t.Fatalf("no built-in models: %v, want ErrModelMissing", err)
+	}
+	for _, want := range []string{"built without its models", "make build", "--models"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not mention %q", err, want)
+		}
+	}
+	if HasEmbedded() || len(Embedded()) == 0 || Embedded()[0].Present {
+		t.Errorf("HasEmbedded %v, Embedded %+v", HasEmbedded(), Embedded())
+	}
+}
+
+// Every model built in carries its licence and origin, for `custody
+// version --licenses`. (That the defaults use only built-in models is
+// TestDefaultsAreBuiltIn.)
+func TestEmbedTable(t *testing.T) {
+	for _, k := range KnownModels {
+		if !k.Embed {
+			continue
+		}
+		if k.LicenseFile == "" || k.License == "" || k.Origin == "" {
+			t.Errorf("%s is built in without its licence and origin: %+v", k.Name, k)
+		}
+		if _, err := os.Stat(testenv.Shared(t, "models/"+k.LicenseFile)); err != nil {
+			t.Errorf("%s: %v", k.Name, err)
+		}
 	}
 }
 
@@ -122,7 +237,7 @@ func TestLoadModel(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
-		if len(data) != 345478 || m.Name != ModelYuNet || m.SHA256 != KnownModels[0].SHA256 || m.Path == "" {
+		if len(data) != 345478 || m.Name != ModelYuNet || m.SHA256 != KnownModels[0].SHA256 || m.Path == "" || m.Source != SourceDirectory {
 			t.Errorf("%s: got %d bytes, %+v", dir, len(data), m)
 		}
 	}

@@ -6,27 +6,31 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"strings"
 
 	"gocv.io/x/gocv"
 )
 
 // Open builds the detector cfg asks for: a face detector plus, unless the
-// text mode is none, the PP-OCR text detector with badge logic. It returns
-// warnings the caller must show the user (a fallback to Haar cascades, text
-// masking disabled for lack of a model); the library never prints.
+// text mode is none, the PP-OCR text detector with badge logic.
 //
-// With Face "auto" it takes the best model present, YuNet 2023mar > YuNet
-// 2022mar > UltraFace > SSD,
-// and falls back to Haar cascades with a warning when none is. A model
-// file that is present but not the known one is always an error, never
-// skipped: the audit must name the weights that ran. The returned
-// Detector is a *Composite; Name and Models say what was chosen, and
-// Config the parameters in effect.
+// Models come from cfg.ModelsDir, else $CUSTODY_MODELS, else the set built
+// into the binary (see ModelsDir). Nothing falls back: with Face "auto"
+// (the default) it opens the default face model, and a model that is
+// missing is an error, as is a model file that is present but not the
+// known one: the audit must name the weights that ran, and a redaction
+// must never quietly run on a weaker detector because a directory was not
+// configured. A weaker detector (Haar cascades, a face model the defaults
+// do not use, text none) is only ever chosen by name; the warnings
+// returned say how it is weaker (Composite.Weaker), for the caller to
+// show: the library never prints.
+//
+// The returned Detector is a *Composite; Name and Models say what was
+// chosen, and Config the parameters in effect.
 //
 // Errors wrap ErrConfig, ErrModelMissing (with the directory searched and
-// the file to put there), ErrUnknownModel or ErrModelLoad, as a
-// *ModelError where a file is concerned.
+// the file to put there, or how to build custody with its models),
+// ErrUnknownModel or ErrModelLoad, as a *ModelError where a file is
+// concerned.
 func Open(cfg Config) (Detector, []string, error) {
 	c, warnings, err := OpenComposite(cfg)
 	if err != nil {
@@ -50,7 +54,6 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 		}
 		return err
 	}
-	var warnings []string
 	c := &Composite{cfg: cfg, modelsDir: dir}
 
 	switch cfg.Face {
@@ -64,28 +67,11 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 		c.face, err = newSSD(dir, cfg)
 	case FaceHaar:
 		c.face, err = newHaar(cfg.HaarDir, cfg)
-		if err == nil {
-			warnings = append(warnings, "WARNING: face detection uses Haar cascades, which miss many faces "+
-				"(turned, small, dark, partly hidden): prefer a DNN model (--detector auto with "+
-				modelFile(ModelYuNet2023)+" in the models directory)")
-		}
 	case FaceAuto:
 		c.face, err = openAutoFace(dir, cfg)
-		if errors.Is(err, ErrModelMissing) {
-			missing := withSearched(err)
-			c.face, err = newHaar(cfg.HaarDir, cfg)
-			if err != nil {
-				return nil, warnings, fmt.Errorf("%w; and the Haar cascade fallback failed: %w", missing, err)
-			}
-			warnings = append(warnings, fmt.Sprintf("WARNING: no face model found in %s (searched %s): "+
-				"falling back to Haar cascades, which miss many faces (turned, small, dark, partly hidden). "+
-				"Put %s (best), %s, %s, or %s with %s in that directory, or point --models or CUSTODY_MODELS at one",
-				dir, strings.Join(searched, ", "), modelFile(ModelYuNet2023), modelFile(ModelYuNet), modelFile(ModelUltraFace),
-				modelFile(ModelSSD), modelFile(ModelSSDConfig)))
-		}
 	}
 	if err != nil {
-		return nil, warnings, withSearched(err)
+		return nil, nil, withSearched(err)
 	}
 	if cfg.RotatedFaces != PassOff {
 		turns := []turn{turnCW, turnCCW, turnHalf}
@@ -108,47 +94,64 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 		c.cfg.FaceThreshold = sd.thresh
 	}
 
-	mode := cfg.Text
-	if mode == "" {
-		mode = TextBadges
+	// The default text mode is badges, exactly as if given: a missing
+	// text model is an error either way.
+	c.textMode = cfg.Text
+	if c.textMode == "" {
+		c.textMode = TextBadges
 	}
-	c.textMode = mode
-	if mode != TextNone {
-		c.text, err = newTextNets(dir)
-		switch {
-		case err == nil:
-		case cfg.Text == "" && errors.Is(err, ErrModelMissing):
-			warnings = append(warnings, fmt.Sprintf("WARNING: no text model found in %s (searched %s): "+
-				"name badges and ID cards will NOT be masked. Put %s there, or pass --text none to accept this",
-				dir, strings.Join(searched, ", "), modelFile(ModelPPOCRDet)))
-			c.textMode = TextNone
-		default:
+	if c.textMode != TextNone {
+		if c.text, err = newTextNets(dir); err != nil {
 			c.face.Close()
-			return nil, warnings, withSearched(err)
+			return nil, nil, withSearched(err)
 		}
 	}
 	c.cfg.Text = c.textMode
+	if err := c.openHeads(dir); err != nil {
+		c.Close()
+		return nil, nil, withSearched(err)
+	}
+	var warnings []string
+	for _, w := range c.Weaker() {
+		warnings = append(warnings, "weaker than the defaults: "+w)
+	}
 	return c, warnings, nil
 }
 
-// openAutoFace opens the best DNN face model present; ErrModelMissing
-// only when there is none.
+// openAutoFace opens the default face detector, that of Face "auto". It
+// falls back to nothing: a missing model is an error.
 func openAutoFace(dir string, cfg Config) (Detector, error) {
-	for _, open := range []func(string, Config) (*scaledDetector, error){newYuNet2023, newYuNet, newUltraFace, newSSD} {
-		d, err := open(dir, cfg)
-		if err == nil {
-			return d, nil
-		}
-		if !errors.Is(err, ErrModelMissing) {
-			return nil, err
-		}
+	if DefaultFaceModel == ModelYuNet {
+		return newYuNet(dir, cfg)
 	}
-	return nil, &ModelError{Model: ModelYuNet2023, Dir: dir, Err: ErrModelMissing}
+	return newYuNet2023(dir, cfg)
 }
 
-func modelFile(name string) string {
-	k, _ := knownModel(name)
-	return k.File
+// Weaker lists how this detector falls short of the defaults: faces found
+// with a model the defaults do not use (KnownModels not marked Embed: the
+// other DNN models, and Haar cascades, which are not in the table at all),
+// or badges not masked (text none). It is empty for the defaults, and for
+// anything that only adds to them (text all, rotated faces). A store
+// redaction refuses a weaker detector; elsewhere it is a warning.
+func (c *Composite) Weaker() []string {
+	var out []string
+	for _, m := range c.face.Models() {
+		if k, ok := knownModel(m.Name); !ok || !k.Embed {
+			out = append(out, weakFace(c.cfg.Face, c.face.Name()))
+			break
+		}
+	}
+	if c.text == nil {
+		out = append(out, "name badges and ID cards are not masked (--text none)")
+	}
+	return out
+}
+
+func weakFace(kind, name string) string {
+	if kind == FaceHaar {
+		return "faces are found with Haar cascades (--detector haar), which miss many faces (turned, small, dark, partly hidden)"
+	}
+	return fmt.Sprintf("faces are found with %s (--detector %s), which the defaults do not use: it finds fewer", name, kind)
 }
 
 // Composite runs a face detector and, unless the text mode is none, the
@@ -169,21 +172,27 @@ type Composite struct {
 	// last one, and the frame size it ran on.
 	faceCalls int
 	faceSize  image.Point
+	// Person pass for heads (Config.Heads); nil when off.
+	heads *headState
 }
 
 // Name is the face detector's name, plus the text model and mode when text
 // is masked, e.g. "yunet-2022mar+ppocrv3-det-en-opencv46:badges".
 func (c *Composite) Name() string {
-	if c.text == nil {
-		return c.face.Name()
+	name := c.face.Name()
+	if c.text != nil {
+		name += "+" + ModelPPOCRDet + ":" + c.textMode
 	}
-	return c.face.Name() + "+" + ModelPPOCRDet + ":" + c.textMode
+	if c.heads != nil {
+		name += "+" + ModelYOLOXNano + ":heads-" + c.cfg.Heads
+	}
+	return name
 }
 
 // FaceName is the name of the face detector alone.
 func (c *Composite) FaceName() string { return c.face.Name() }
 
-// TextMode is the text mode in effect (none when the model was missing).
+// TextMode is the text mode in effect.
 func (c *Composite) TextMode() string { return c.textMode }
 
 // TextEvery is how many calls of Detect one text pass serves (see
@@ -215,6 +224,9 @@ func (c *Composite) SmallFaceEvery() int {
 func (c *Composite) ResetCadence() {
 	c.textCalls, c.carry, c.carrySize = 0, nil, image.Point{}
 	c.faceCalls, c.faceSize = 0, image.Point{}
+	if c.heads != nil {
+		c.heads.reset()
+	}
 }
 
 // Config is the configuration in effect, defaults filled in, for the audit
@@ -227,14 +239,24 @@ func (c *Composite) Models() []Model {
 	if c.text != nil {
 		ms = append(ms, c.text.model)
 	}
+	if c.heads != nil {
+		ms = append(ms, c.heads.people.model)
+	}
 	return ms
 }
 
-// Detect returns the faces, then the text regions, in frame pixels. A
-// call that runs the text pass also runs the finest face pass, so that a
-// badge is seen with every face that could be its wearer's.
+// Detect returns the faces, the heads of people whose face it did not
+// find, then the text regions, in frame pixels. A call that runs the text
+// pass or the person pass also runs the finest face pass, so that a badge
+// is seen with every face that could be its wearer's, and a small face
+// excuses its person's head.
 func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
-	faces, err := c.detectFaces(img, c.textDue(img))
+	people := c.headsDue(img)
+	faces, err := c.detectFaces(img, c.textDue(img) || people)
+	if err != nil {
+		return nil, err
+	}
+	heads, err := c.detectHeads(img, faces, people)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +264,7 @@ func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(faces, text...), nil
+	return append(append(faces, heads...), text...), nil
 }
 
 // DetectFaces runs the face detector alone. With Config.SmallFaceEvery
@@ -358,6 +380,11 @@ func (c *Composite) Close() error {
 	}
 	if c.text != nil {
 		if e := c.text.Close(); err == nil {
+			err = e
+		}
+	}
+	if c.heads != nil {
+		if e := c.heads.Close(); err == nil {
 			err = e
 		}
 	}

@@ -5,9 +5,6 @@ import (
 	"math"
 )
 
-// ModelYuNet2023 is the audit name of YuNet's 2023mar release.
-const ModelYuNet2023 = "yunet-2023mar"
-
 // YuNet 2023mar has no priors: each output level is a grid of one anchor
 // per cell at strides 8, 16 and 32 over an input padded to multiples of
 // 32, with four outputs per level (as in OpenCV 4.8's FaceDetectorYN):

@@ -335,15 +335,18 @@ func (k *Keyring) verifySigs(rec *Record) (bool, []Issue) {
 // validly signed user.add and user.remove entries), checking just their
 // signatures: a quick keyring for a writer that must know whose
 // checkpoints to trust without re-verifying the whole ledger.
-func (l *Ledger) Signers() *Keyring {
+func (l *Ledger) Signers() *Keyring { return l.signersAt(l.Len()) }
+
+// signersAt is Signers for the ledger's first size entries.
+func (l *Ledger) signersAt(size uint64) *Keyring {
 	kr := newKeyring()
-	if len(l.Records) == 0 {
+	if len(l.Records) == 0 || size == 0 {
 		return kr
 	}
 	if code, _ := kr.genesis(l.Records[0]); code != "" {
 		return kr
 	}
-	for _, rec := range l.Records[1:] {
+	for _, rec := range l.Records[1:min(size, l.Len())] {
 		if !keyAction(rec.Entry.Action) {
 			continue
 		}
@@ -352,6 +355,34 @@ func (l *Ledger) Signers() *Keyring {
 		}
 	}
 	return kr
+}
+
+// ErrCheckpointSigner: a checkpoint signed by a key that may not sign it.
+var ErrCheckpointSigner = errors.New("the checkpoint is not signed by a key that may sign it")
+
+// CheckpointSigner is the rule for who may sign a checkpoint of the
+// ledger's first c.Size entries: the station, or a person the ledger
+// authorised at that point who wrote the last entry it covers (people
+// acting with their own key sign the checkpoint of what they just wrote).
+// So a key that was removed, or a person who did not write the newest
+// entry, cannot re-sign a checkpoint over a shortened ledger. Writers
+// trust a store's checkpoint by it, and verify judges by it.
+func (l *Ledger) CheckpointSigner(c *Checkpoint, pub ssh.PublicKey) error {
+	if c.Size == 0 || c.Size > l.Len() {
+		return fmt.Errorf("%w: it covers %d entries of %d", ErrCheckpointSigner, c.Size, l.Len())
+	}
+	kr := l.signersAt(c.Size)
+	fp := seal.Fingerprint(pub)
+	if k, ok := kr.Key(fp); !ok || !bytes.Equal(k.Marshal(), pub.Marshal()) {
+		return fmt.Errorf("%w: %s was not authorised when entry %d was written", ErrCheckpointSigner, fp, c.Size-1)
+	}
+	if kr.Station != nil && bytes.Equal(kr.Station.Marshal(), pub.Marshal()) {
+		return nil
+	}
+	if last := l.Records[c.Size-1]; last.Entry.Actor.Key != fp {
+		return fmt.Errorf("%w: %s (%s) signed it, but entry %d, the last it covers, is %s's: a person signs only the checkpoint of what they wrote", ErrCheckpointSigner, kr.Name(fp), fp, c.Size-1, last.Entry.Actor.Name)
+	}
+	return nil
 }
 
 func keyAction(a string) bool { return a == "user.add" || a == "user.remove" }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custody-evidence/custody/internal/testenv"
 )
@@ -54,9 +55,15 @@ func TestChildEnvReal(t *testing.T) {
 	}
 	defer cmd.Wait()
 	defer cancel()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/environ")
-	if err != nil {
-		t.Fatal(err)
+	// The parent learns the exec succeeded when the child's close-on-exec
+	// files close, a moment before the kernel records where the new
+	// environment is: until then environ reads empty.
+	var b []byte
+	for deadline := time.Now().Add(5 * time.Second); len(b) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var err error
+		if b, err = os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/environ"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	env := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
 	for _, kv := range env {

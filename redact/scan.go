@@ -143,6 +143,15 @@ func newScanner(o *ScanOptions, fps float64, orient orientation, yuv bool, exclu
 			topt.Hold = max(topt.Hold, n*o.Every)
 		}
 	}
+	// The person pass (heads) likewise, and a head is interpolated, not
+	// held, from one person pass to the next: people walk.
+	if d, ok := o.Detector.(interface{ HeadsEvery() int }); ok {
+		if n := d.HeadsEvery(); n > 0 {
+			topt.LookBack = max(topt.LookBack, n*o.Every-1)
+			topt.Hold = max(topt.Hold, n*o.Every)
+			topt.LookAhead = max(topt.LookAhead, n*o.Every)
+		}
+	}
 	dw, dh := orient.displaySize()
 	topt.Width, topt.Height = dw, dh
 	topt.Exclude = exclude

@@ -12,3 +12,6 @@ import (
 func openNoFollow(p string) (*os.File, error) {
 	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 }
+
+// noFollow is the open flag that refuses a symlink as the last element.
+const noFollow = syscall.O_NOFOLLOW

@@ -705,27 +705,84 @@ func (st *State) linkedBy(a, b string) *Registration {
 	return nil
 }
 
+// sponsors are the keys behind fp: fp itself, and, going back through the
+// registrations, whoever registered it alone or proposed it (the station,
+// which approves nothing, is left out). A DPO proposed by alice is hers as
+// much as a clinician she registered alone: a new key of alice's (a
+// rotation, or a puppet a second DPO confirmed in good faith) must not
+// approve what alice could not.
+func (st *State) sponsors(fp string) map[string]bool {
+	out := map[string]bool{}
+	var walk func(k string)
+	walk = func(k string) {
+		if out[k] || k == "" || k == st.stationFP() {
+			return
+		}
+		out[k] = true
+		for _, r := range st.Registrations {
+			if r.Key == k && len(r.Signers) > 0 {
+				walk(r.Signers[0])
+			}
+		}
+	}
+	walk(fp)
+	return out
+}
+
+// commonSponsor is a key behind both a and b, if there is one.
+func (st *State) commonSponsor(a, b string) string {
+	sb := st.sponsors(b)
+	for k := range st.sponsors(a) {
+		if sb[k] {
+			return k
+		}
+	}
+	return ""
+}
+
+func (st *State) nameOf(fp string) string {
+	for _, u := range st.Users {
+		if u.Fingerprint == fp {
+			return u.Name
+		}
+	}
+	return fp
+}
+
+// otherApprovers names the DPOs who could approve requester's requests
+// instead of approver.
+func (st *State) otherApprovers(approver, requester string) string {
+	var others []string
+	for _, u := range st.activeDPOs("") {
+		if u.Fingerprint != approver && u.Fingerprint != requester && st.linkedBy(u.Fingerprint, requester) == nil && st.commonSponsor(u.Fingerprint, requester) == "" {
+			others = append(others, u.Name)
+		}
+	}
+	if len(others) == 0 {
+		return "another DPO"
+	}
+	return "another DPO (" + strings.Join(others, ", ") + ")"
+}
+
 // approvalLink is the two-person rule for approvals (gov-approval-linked):
 // a DPO does not approve the request of someone they registered alone, nor
 // of someone who registered them alone. Non-DPOs are registered by one
 // DPO, so a clinician's requests go to a DPO other than the one who
 // registered them.
 func (st *State) approvalLink(approver, requester string) error {
+	if approver == requester {
+		return nil // self-approval, a rule of its own
+	}
 	reg := st.linkedBy(approver, requester)
 	if reg == nil {
+		if x := st.commonSponsor(approver, requester); x != "" {
+			return fmt.Errorf("%w: %s goes back to %s, who proposed or registered them, and so does %s, so %s does not approve %s's requests: ask %s", ErrLinked,
+				st.nameOf(approver), st.nameOf(x), st.nameOf(requester), st.nameOf(approver), st.nameOf(requester), st.otherApprovers(approver, requester))
+		}
 		return nil
 	}
 	regBy, other := reg.Names[0], reg.Name
-	var others []string
-	for _, u := range st.activeDPOs("") {
-		if u.Fingerprint != approver && u.Fingerprint != requester && st.linkedBy(u.Fingerprint, requester) == nil {
-			others = append(others, u.Name)
-		}
-	}
-	who := "another DPO"
-	if len(others) > 0 {
-		who = "another DPO (" + strings.Join(others, ", ") + ")"
-	}
+	who := st.otherApprovers(approver, requester)
 	if reg.Key == requester {
 		return fmt.Errorf("%w: %s registered %s alone (entry %d), so %s's requests are approved by a DPO other than %s: ask %s", ErrLinked, regBy, other, reg.Seq, other, regBy, who)
 	}

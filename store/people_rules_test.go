@@ -387,3 +387,44 @@ func TestConfirmCrashBeforePublish(t *testing.T) {
 	}
 	f.verified()
 }
+
+// TestApprovalLinkedThroughRotation: a DPO's new key, proposed by her and
+// confirmed in good faith by another DPO (a key rotation, or a puppet),
+// approves nothing she could not: not the requests of people she
+// registered alone, nor her own.
+func TestApprovalLinkedThroughRotation(t *testing.T) {
+	f := newFixture(t, true, [2]string{"alice", store.RoleDPO}, [2]string{"dana", store.RoleDPO})
+	alice, dana := f.u("alice"), f.u("dana")
+	sam := newPerson(t, t.TempDir(), "sam", store.RoleClinician)
+	if _, err := f.s.AddUser(f.ctx, alice.p, store.UserSpec{Name: "sam", Role: store.RoleClinician, Key: sam.pub}, nil); err != nil {
+		t.Fatal(err)
+	}
+	alice2 := newPerson(t, t.TempDir(), "alice2", store.RoleDPO)
+	if _, err := f.s.AddUser(f.ctx, alice.p, store.UserSpec{Name: "alice2", Role: store.RoleDPO, Key: alice2.pub}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ConfirmUser(f.ctx, dana.p, "alice2", nil); err != nil {
+		t.Fatal(err)
+	}
+	c := f.importClip("s.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{Owner: "sam"})
+	r, err := f.s.Request(f.ctx, sam.p, c.ID, store.RequestOptions{Reason: "r", Incident: "i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.Approve(f.ctx, alice2.p, r.ID, store.ApproveOptions{})
+	if !errors.Is(err, store.ErrLinked) || !strings.Contains(err.Error(), "alice2 goes back to alice") || !strings.Contains(err.Error(), "ask another DPO (dana)") {
+		t.Fatalf("alice2 approving sam, whom alice registered alone: %v", err)
+	}
+	a := f.importClip("a.mp4", f.clock.t.Add(-time.Hour), store.ImportOptions{Owner: "alice"})
+	ra, err := f.s.Request(f.ctx, alice.p, a.ID, store.RequestOptions{Reason: "r", Incident: "i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Approve(f.ctx, alice2.p, ra.ID, store.ApproveOptions{}); !errors.Is(err, store.ErrLinked) {
+		t.Fatalf("alice2 approving alice's own request: %v", err)
+	}
+	if _, err := f.s.Approve(f.ctx, dana.p, r.ID, store.ApproveOptions{}); err != nil {
+		t.Fatalf("dana approving sam: %v", err)
+	}
+	f.verified()
+}

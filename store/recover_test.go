@@ -106,7 +106,13 @@ func TestRecoverPublishesCommittedStaging(t *testing.T) {
 	s, _, c, _ := importOne(t)
 	obj := filepath.Join(s.Dir, c.Object.Path)
 	staged := filepath.Join(s.Dir, store.StagingDir, c.ID+".age.partial")
-	if err := os.Rename(obj, staged); err != nil {
+	// A copy, not a rename: a child process forked by a parallel test
+	// while the import held the file's lock may still hold that lock for
+	// a moment (until its exec), and recovery rightly skips a locked file.
+	if err := os.WriteFile(staged, readFile(t, obj), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(obj); err != nil {
 		t.Fatal(err)
 	}
 	r := verified(t, s.Dir)

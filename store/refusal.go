@@ -1,16 +1,19 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +35,7 @@ var refusalRules = []struct {
 	err  error
 	rule string
 }{
+	{ErrLinked, "linked-approval"},
 	{ErrSelfApproval, "self-approval"},
 	{ErrNotDPO, "not-dpo"},
 	{ErrNotOwner, "not-owner"},
@@ -58,12 +62,14 @@ func RefusalRule(err error) (string, bool) {
 
 // RefusedPayload is the payload of a "refused" entry.
 type RefusedPayload struct {
-	Attempt  string    `json:"attempt"`            // what was tried, e.g. "custody approve"
-	Args     []string  `json:"args,omitempty"`     // its arguments: a clip, a request, a person
-	Rule     string    `json:"rule"`               // the rule that refused it (see refusalRules), or "failed-attempts"
-	Message  string    `json:"message"`            // the refusal as the person saw it
-	Key      string    `json:"key,omitempty"`      // the key that tried, if not the entry's actor
-	Unsigned []Attempt `json:"attempts,omitempty"` // failed attempts nobody could sign for, folded in
+	Attempt  string         `json:"attempt"`            // what was tried, e.g. "custody approve"
+	Args     []string       `json:"args,omitempty"`     // its arguments: a clip, a request, a person
+	Rule     string         `json:"rule"`               // the rule that refused it (see refusalRules), or "failed-attempts"
+	Message  string         `json:"message"`            // the refusal as the person saw it
+	Key      string         `json:"key,omitempty"`      // the key that tried, if not the entry's actor
+	Unsigned []Attempt      `json:"attempts,omitempty"` // failed attempts nobody could sign for (the first few), folded in
+	Counts   map[string]int `json:"counts,omitempty"`   // how many of each kind were folded in
+	Fold     *Fold          `json:"fold,omitempty"`     // the prefix of AttemptsFile folded in
 }
 
 // Attempt is a failed try that nobody the ledger knows could sign for.
@@ -81,6 +87,10 @@ type Attempt struct {
 const (
 	AttemptPassphrase = "wrong-passphrase"
 	AttemptUnknownKey = "unknown-key"
+	AttemptMalformed  = "unreadable-record" // a line of AttemptsFile that is not one custody wrote
+	// AttemptUnsignedRefusal: a refusal whose "refused" entry could not be
+	// signed (the person's token or agent declined).
+	AttemptUnsignedRefusal = "refusal-unsigned"
 )
 
 // AttemptsFile counts failed attempts until a write ledgers them.
@@ -121,6 +131,23 @@ type ledgered struct{ error }
 
 func (l ledgered) Unwrap() error { return l.error }
 
+// recordRefusal ledgers a refusal in tx; if nobody there can sign (a
+// token or agent declined), it is counted instead, so it is never lost.
+func (tx *Tx) recordRefusal(ctx context.Context, rule string, cause error) error {
+	rerr := tx.refused(ctx, rule, cause)
+	if rerr == nil {
+		return ledgered{cause}
+	}
+	key := ""
+	if tx.as != nil {
+		key = tx.as.Fingerprint()
+	}
+	if aerr := tx.s.recordAttemptLocked(ctx, AttemptUnsignedRefusal, key); aerr != nil {
+		return errors.Join(cause, fmt.Errorf("recording the refusal: %w", errors.Join(rerr, aerr)))
+	}
+	return ledgered{cause}
+}
+
 // logRefusal ledgers a refusal made outside a write transaction (an open
 // refused before anything was read), signed by as or the station, unless
 // the transaction that refused it did so already. It returns cause.
@@ -130,7 +157,7 @@ func (s *Store) logRefusal(ctx context.Context, as *Person, cause error) error {
 	if !ok || errors.As(cause, &done) || (as == nil && s.signer == nil) {
 		return cause
 	}
-	err := s.updateWith(ctx, as, false, func(tx *Tx) error { return tx.refused(ctx, rule, cause) })
+	err := s.updateWith(ctx, as, guardAll, func(tx *Tx) error { return tx.refused(ctx, rule, cause) })
 	// An unregistered key cannot sign; updateWith counted it instead.
 	if err != nil && !errors.Is(err, ErrUnknownPerson) {
 		return errors.Join(cause, fmt.Errorf("recording the refusal: %w", err))
@@ -149,7 +176,7 @@ func (s *Store) logForeignReaders(as *Person, clip string, n int64, last error) 
 	if last != nil {
 		msg += " (last: " + last.Error() + ")"
 	}
-	return s.updateWith(ctx, as, false, func(tx *Tx) error {
+	return s.updateWith(ctx, as, guardAll, func(tx *Tx) error {
 		_, err := tx.appendJSON("refused", "", RefusedPayload{Attempt: "read the decrypted clip during redaction", Args: []string{clip}, Rule: "foreign-reader", Message: msg})
 		return err
 	})
@@ -170,101 +197,149 @@ func (s *Store) RecordAttempt(ctx context.Context, kind, key string) error {
 // recordAttemptLocked is RecordAttempt for a caller holding the lock.
 func (s *Store) recordAttemptLocked(ctx context.Context, kind, key string) error {
 	a := attemptOf(ctx)
-	line, _ := json.Marshal(Attempt{ID: newID(8), Time: s.Now().UTC().Format(time.RFC3339Nano), Kind: kind, Key: key,
-		Attempt: a.Attempt, Args: a.Args, User: os.Getenv("USER")})
-	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	line, _ := json.Marshal(boundAttempt(Attempt{ID: newID(8), Time: s.Now().UTC().Format(time.RFC3339Nano), Kind: kind, Key: key,
+		Attempt: a.Attempt, Args: a.Args, User: osUser()}))
+	// O_NOFOLLOW: the file is the store's own, never a link elsewhere.
+	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return err
 	}
 	return f.Sync()
 }
 
-// PendingAttempts lists counted attempts that no entry ledgers yet.
-func (s *Store) PendingAttempts(st *State) ([]Attempt, error) {
-	all, err := s.readAttempts()
-	if err != nil {
-		return nil, err
+// Bounds on what an attempt records, so that neither the attempts file
+// nor the entry that ledgers it can be made large by the one trying.
+const (
+	maxAttemptText  = 120
+	maxAttemptArgs  = 6
+	maxAttemptLine  = 2 << 10
+	maxAttemptsRead = 64 << 20
+	maxSamples      = 20
+)
+
+func boundAttempt(a Attempt) Attempt {
+	a.Attempt = clip(a.Attempt, maxAttemptText)
+	if len(a.Args) > maxAttemptArgs {
+		a.Args = append(a.Args[:maxAttemptArgs:maxAttemptArgs], fmt.Sprintf("(+%d more)", len(a.Args)-maxAttemptArgs))
 	}
-	var out []Attempt
-	for _, a := range all {
-		if !st.FoldedAttempts[a.ID] {
-			out = append(out, a)
-		}
+	for i := range a.Args {
+		a.Args[i] = clip(a.Args[i], 64)
 	}
-	return out, nil
+	a.User, a.Key = clip(a.User, 64), clip(a.Key, 80)
+	return a
 }
 
-// readAttempts reads AttemptsFile, skipping a torn last line.
-func (s *Store) readAttempts() ([]Attempt, error) {
-	f, err := os.Open(filepath.Join(s.Dir, AttemptsFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
+	return s[:n] + "…"
+}
+
+// osUser names the operating-system user by uid, which the one trying
+// cannot set as they can $USER.
+func osUser() string {
+	uid := strconv.Itoa(os.Getuid())
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username + " (uid " + uid + ")"
+	}
+	return "uid " + uid
+}
+
+// pendingAttempts reads the attempts no entry ledgers yet: those after
+// the prefix of AttemptsFile that the latest fold covered (a crash after
+// the fold and before the file was emptied leaves that prefix), each line
+// bounded; overlong or unreadable lines are counted, not kept.
+func (s *Store) pendingAttempts(st *State) (pending []Attempt, size int64, err error) {
+	f, err := os.OpenFile(filepath.Join(s.Dir, AttemptsFile), os.O_RDONLY|noFollow, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxAttemptsRead))
+	if err != nil {
+		return nil, 0, err
+	}
+	size = int64(len(data))
+	if lf := st.LastFold; lf.Bytes > 0 && lf.Bytes <= size && sha256Hex(data[:lf.Bytes]) == lf.SHA256 {
+		data = data[lf.Bytes:]
+	}
+	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+		if len(line) == 0 || line[len(line)-1] != '\n' {
+			continue // a torn last line
+		}
+		var a Attempt
+		switch {
+		case len(line) > maxAttemptLine || json.Unmarshal(line, &a) != nil:
+			pending = append(pending, Attempt{Kind: AttemptMalformed})
+		case a.ID != "" && !st.FoldedAttempts[a.ID] && (a.Kind == AttemptPassphrase || a.Kind == AttemptUnknownKey || a.Kind == AttemptUnsignedRefusal):
+			pending = append(pending, boundAttempt(a))
+		}
+	}
+	return pending, size, nil
+}
+
+// PendingAttempts lists counted attempts that no entry ledgers yet.
+func (s *Store) PendingAttempts(st *State) ([]Attempt, error) {
+	p, _, err := s.pendingAttempts(st)
+	return p, err
+}
+
+// Fold says which prefix of AttemptsFile a "failed-attempts" entry ledgered.
+type Fold struct {
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// foldAttempts ledgers the counted attempts in one signed entry (their
+// count by kind, and the first few in full), then empties the file. The
+// entry names the file prefix it covers, so a crash before the file is
+// emptied does not count them twice.
+func (tx *Tx) foldAttempts(st *State) error {
+	pending, size, err := tx.s.pendingAttempts(st)
+	if err != nil || size == 0 {
+		return err
+	}
+	if len(pending) > 0 {
+		data, err := readPrefix(filepath.Join(tx.s.Dir, AttemptsFile), size)
+		if err != nil {
+			return err
+		}
+		kinds := map[string]int{}
+		for _, a := range pending {
+			kinds[a.Kind]++
+		}
+		var parts []string
+		for k, n := range kinds {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+		}
+		sort.Strings(parts)
+		p := RefusedPayload{Attempt: "(counted)", Rule: "failed-attempts", Message: strings.Join(parts, ", "), Counts: kinds,
+			Unsigned: pending[:min(len(pending), maxSamples)], Fold: &Fold{Bytes: size, SHA256: sha256Hex(data)}}
+		if _, err := tx.appendJSON("refused", "", p); err != nil {
+			return err
+		}
+	}
+	return os.Truncate(filepath.Join(tx.s.Dir, AttemptsFile), 0)
+}
+
+func readPrefix(path string, n int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []Attempt
-	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
-	for sc.Scan() {
-		var a Attempt
-		if json.Unmarshal(sc.Bytes(), &a) == nil && a.ID != "" && (a.Kind == AttemptPassphrase || a.Kind == AttemptUnknownKey) {
-			out = append(out, a)
-		}
-	}
-	return out, sc.Err()
-}
-
-// foldAttempts ledgers the counted attempts in one signed entry, then
-// empties the file. A crash in between leaves attempts that are both in
-// the file and in the ledger; their ids keep them from being folded twice.
-func (tx *Tx) foldAttempts(st *State) error {
-	pending, err := tx.s.PendingAttempts(st)
-	if err != nil || len(pending) == 0 {
-		if err == nil {
-			err = tx.s.clearFoldedAttempts(st)
-		}
-		return err
-	}
-	kinds := map[string]int{}
-	for _, a := range pending {
-		kinds[a.Kind]++
-	}
-	var parts []string
-	for k, n := range kinds {
-		parts = append(parts, fmt.Sprintf("%d %s", n, k))
-	}
-	sort.Strings(parts)
-	p := RefusedPayload{Attempt: "(counted)", Rule: "failed-attempts", Message: strings.Join(parts, ", "), Unsigned: pending}
-	if _, err := tx.appendJSON("refused", "", p); err != nil {
-		return err
-	}
-	st.foldAttempts(pending)
-	return tx.s.clearFoldedAttempts(st)
-}
-
-// clearFoldedAttempts empties AttemptsFile if everything in it is ledgered.
-func (s *Store) clearFoldedAttempts(st *State) error {
-	all, err := s.readAttempts()
-	if err != nil || len(all) == 0 {
-		return err
-	}
-	for _, a := range all {
-		if !st.FoldedAttempts[a.ID] {
-			return nil
-		}
-	}
-	return os.Truncate(filepath.Join(s.Dir, AttemptsFile), 0)
-}
-
-func (st *State) foldAttempts(as []Attempt) {
-	for _, a := range as {
-		st.FoldedAttempts[a.ID] = true
-	}
+	return io.ReadAll(io.LimitReader(f, n))
 }
 
 func init() {
@@ -274,6 +349,9 @@ func init() {
 			return
 		}
 		st.foldAttempts(p.Unsigned)
+		if p.Fold != nil {
+			st.LastFold = *p.Fold
+		}
 		if p.Rule == "failed-attempts" {
 			ev.Summary = "failed attempts counted since the last write: " + p.Message
 			st.flag(rec, "failed-attempts", "%s (%s)", p.Message, describeAttempts(p.Unsigned))
@@ -313,4 +391,17 @@ func describeAttempts(as []Attempt) string {
 		}
 	}
 	return b.String()
+}
+
+func (st *State) foldAttempts(as []Attempt) {
+	for _, a := range as {
+		if a.ID != "" {
+			st.FoldedAttempts[a.ID] = true
+		}
+	}
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

@@ -60,6 +60,13 @@ var rules = []Rule{
 		}
 		return st.approvalLink(rec.Entry.Actor.Key, r.RequesterKey)
 	}},
+	// Witnesses and recorded losses are the store's standing arrangements:
+	// the station until the first DPO, then a DPO. Replay does not honour
+	// an entry that breaks this (witness.go), so a forged witness.remove
+	// cannot stop writers consulting the witness.
+	{"gov-witness-not-dpo", "witness.add", standing},
+	{"gov-witness-not-dpo", "witness.remove", standing},
+	{"gov-witness-not-dpo", "ledger.loss", standing},
 	{"gov-purge-early", "purge", func(st *State, rec *manifest.Record) error {
 		if c := st.Clips[rec.Entry.Clip]; c != nil && c.Purge == nil {
 			return st.purgeRule(c, rec.Entry.When())
@@ -73,6 +80,19 @@ var rules = []Rule{
 		}
 		return st.Requests[p.Request].shredRule(rec.Entry.When())
 	}},
+}
+
+func standing(st *State, rec *manifest.Record) error { return st.remover(rec.Entry.Actor.Key) }
+
+// breaks reports whether rec breaks a rule of the table (judged, as judge
+// does, against the state before it).
+func (st *State) breaks(rec *manifest.Record) bool {
+	for _, r := range rules {
+		if r.Action == rec.Entry.Action && r.Check(st, rec) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func withUser(rec *manifest.Record, fn func(p *UserPayload) error) error {

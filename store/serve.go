@@ -127,14 +127,16 @@ func (l *childListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if _, err := peercred.CheckChild(c); err != nil {
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetLinger(0) // a reset, not an orderly close
-			}
-			c.Close()
+			// Counted before the reset, so that whoever sees the reset
+			// also sees the count.
 			l.mu.Lock()
 			l.refused++
 			l.last = err
 			l.mu.Unlock()
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0) // a reset, not an orderly close
+			}
+			c.Close()
 			continue
 		}
 		return c, nil

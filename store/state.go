@@ -215,6 +215,7 @@ type State struct {
 	// FoldedAttempts are the ids of counted failed attempts that a
 	// "refused" entry ledgers (see refusal.go).
 	FoldedAttempts map[string]bool
+	LastFold       Fold // the prefix of the attempts file the latest fold covered
 }
 
 // Replay derives the state from a ledger.

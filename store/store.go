@@ -48,6 +48,8 @@ var (
 	ErrLocked = errors.New("the station key is locked")
 	// ErrCorrupt means the store's own files are damaged; run verify.
 	ErrCorrupt = errors.New("store is damaged")
+	// ErrEntryTooLarge refuses an entry the ledger parser could not read back.
+	ErrEntryTooLarge = errors.New("ledger entry too large")
 )
 
 // Config is custody.json: what the store is. The ledger is the authority
@@ -362,12 +364,20 @@ func (s *Store) lock(ctx context.Context) (*os.File, error) {
 }
 
 func (s *Store) update(ctx context.Context, as *Person, fn func(tx *Tx) error) error {
-	return s.updateWith(ctx, as, false, fn)
+	return s.updateWith(ctx, as, guardAll, fn)
 }
 
-// updateWith is update; recovering skips the guard, for the one
-// transaction that records a loss of entries (RecordLoss).
-func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn func(tx *Tx) error) error {
+// guarding says what the guard checks before a write.
+type guarding struct {
+	skip     bool   // no guard: the one transaction that records a loss of entries (RecordLoss)
+	not      string // a witness the guard leaves out: the one a DPO is removing
+	readOnly bool   // only look (Check): never bring a witness up to date
+}
+
+var guardAll = guarding{}
+
+// updateWith is update with the guard as g says.
+func (s *Store) updateWith(ctx context.Context, as *Person, g guarding, fn func(tx *Tx) error) error {
 	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
@@ -385,8 +395,8 @@ func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn 
 	st := Replay(l)
 	// Before anything is appended: a write that went on over a ledger
 	// that lost entries would sign a checkpoint that hides the loss.
-	if !recovering {
-		if err := s.guard(ctx, l, st); err != nil {
+	if !g.skip {
+		if err := s.guard(ctx, l, st, g); err != nil {
 			return err
 		}
 	}
@@ -411,11 +421,7 @@ func (s *Store) updateWith(ctx context.Context, as *Person, recovering bool, fn 
 	}
 	if err := fn(tx); err != nil {
 		if rule, ok := RefusalRule(err); ok {
-			if rerr := tx.refused(ctx, rule, err); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("recording the refusal: %w", rerr))
-			} else {
-				err = ledgered{err}
-			}
+			err = tx.recordRefusal(ctx, rule, err)
 		}
 		if tx.changed {
 			// Whatever fn appended is durable and must be covered.
@@ -488,6 +494,11 @@ func (tx *Tx) Append(e manifest.Entry, extra ...seal.Signer) (*manifest.Record, 
 	rec, err := tx.Ledger.Next(e, when, signers...)
 	if err != nil {
 		return nil, err
+	}
+	// The parser refuses longer lines: appending one would leave a
+	// ledger that no command can read again.
+	if len(rec.Line) >= manifest.MaxLineSize {
+		return nil, fmt.Errorf("%w: a %s entry of %d bytes is longer than a ledger line may be (%d)", ErrEntryTooLarge, e.Action, len(rec.Line), manifest.MaxLineSize)
 	}
 	if _, err := tx.lf.Seek(0, io.SeekEnd); err != nil {
 		return nil, err

@@ -38,6 +38,9 @@ type LossPayload struct {
 	Entries uint64        `json:"entries"` // the ledger's length when the loss was recorded
 	Lost    []LostSighted `json:"lost"`
 	Reason  string        `json:"reason"`
+	// CheckpointOnly: witnesses confirm every entry, so only the
+	// checkpoint file was lost or replaced, not entries.
+	CheckpointOnly bool `json:"checkpoint_only,omitempty"`
 	Statement
 }
 
@@ -64,7 +67,7 @@ var (
 func init() {
 	actionHandlers["witness.add"] = func(st *State, rec *manifest.Record, ev *Event) {
 		var p WitnessPayload
-		if rec.Payload(&p) != nil {
+		if rec.Payload(&p) != nil || st.breaks(rec) {
 			return
 		}
 		st.Witnesses[p.Name] = p.Spec
@@ -72,7 +75,7 @@ func init() {
 	}
 	actionHandlers["witness.remove"] = func(st *State, rec *manifest.Record, ev *Event) {
 		var p WitnessPayload
-		if rec.Payload(&p) != nil {
+		if rec.Payload(&p) != nil || st.breaks(rec) {
 			return
 		}
 		delete(st.Witnesses, p.Name)
@@ -80,10 +83,15 @@ func init() {
 	}
 	actionHandlers["ledger.loss"] = func(st *State, rec *manifest.Record, ev *Event) {
 		var p LossPayload
-		if rec.Payload(&p) != nil {
+		if rec.Payload(&p) != nil || st.breaks(rec) {
 			return
 		}
 		st.Losses = append(st.Losses, witness.Loss{Seq: rec.Entry.Seq, Kept: p.Kept, At: rec.Entry.When()})
+		if p.CheckpointOnly {
+			ev.Summary = fmt.Sprintf("re-signed the checkpoint: the file was lost or replaced, and witnesses confirm all %d entries (%s)", p.Entries, reasonOr(p.Reason, "no reason given"))
+			st.flag(rec, "checkpoint-replaced", "%s re-signed the checkpoint, which was lost or replaced; witnesses confirm every entry: %s", rec.Entry.Actor.Name, reasonOr(p.Reason, "no reason given"))
+			return
+		}
 		ev.Summary = fmt.Sprintf("recorded that the ledger lost entries: it agrees with its checkpoints up to %d entries, not with %d checkpoint(s) beyond (%s)", p.Kept, len(p.Lost), reasonOr(p.Reason, "no reason given"))
 		st.flag(rec, "ledger-loss", "%s recorded that entries after %d were lost or rewritten: %s", rec.Entry.Actor.Name, p.Kept, reasonOr(p.Reason, "no reason given"))
 	}
@@ -144,7 +152,7 @@ func (s *Store) Witnesses(st *State) ([]witness.Witness, error) {
 // be there, be the store's, and agree with the ledger, and no witness may
 // hold a checkpoint the ledger contradicts. Witnesses that cannot be
 // reached are reported through WitnessError and do not stop the write.
-func (s *Store) guard(ctx context.Context, l *manifest.Ledger, st *State) error {
+func (s *Store) guard(ctx context.Context, l *manifest.Ledger, st *State, g guarding) error {
 	if _, err := s.readOwnCheckpoint(l); err != nil {
 		return err
 	}
@@ -153,15 +161,28 @@ func (s *Store) guard(ctx context.Context, l *manifest.Ledger, st *State) error 
 		return err
 	}
 	log := s.WitnessLog(l, st)
+	// With the station key, tlog witnesses are asked with a checkpoint of
+	// the whole ledger, and shown it extends theirs (see witness.Log).
+	if !g.readOnly {
+		if log.StationNote, err = s.stationNote(l); err != nil {
+			return err
+		}
+	}
 	for _, w := range ws {
+		if w.Spec().Name == g.not {
+			continue
+		}
 		status := w.Check(ctx, log, false)
 		if status.Err != nil {
 			s.witnessError(w.Spec().Name, status.Err)
 			continue
 		}
+		if _, registered := st.Witnesses[w.Spec().Name]; registered && status.Emptied() {
+			return fmt.Errorf("%w: witness %s holds none of the store's checkpoints, though it was given one when it was registered: its files were deleted, so a rollback cannot be ruled out (if it was replaced on purpose, a DPO removes and re-adds it)", ErrRolledBack, w.Spec().Name)
+		}
 		if bad := status.Bad(); len(bad) > 0 {
 			return fmt.Errorf("%w: witness %s holds a checkpoint of %d entries that the ledger (%d entries) %s; entries were removed or rewritten", ErrRolledBack,
-				w.Spec().Name, bad[0].Size, l.Len(), map[witness.Judgment]string{witness.Ahead: "does not reach", witness.Fork: "contradicts"}[bad[0].Judgment])
+				w.Spec().Name, bad[0].Size, l.Len(), map[witness.Judgment]string{witness.Ahead: "does not reach", witness.Fork: "contradicts", witness.Lost: "may contradict (the store lost what it kept of the witness)"}[bad[0].Judgment])
 		}
 	}
 	return nil
@@ -175,7 +196,20 @@ func (s *Store) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.guard(ctx, l, Replay(l))
+	return s.guard(ctx, l, Replay(l), guarding{readOnly: true})
+}
+
+// stationNote is a station-signed note of a checkpoint of the whole
+// ledger, or nil when the station key is locked.
+func (s *Store) stationNote(l *manifest.Ledger) ([]byte, error) {
+	if s.signer == nil {
+		return nil, nil
+	}
+	c, err := manifest.NewCheckpoint(l, s.Origin(), l.Len(), s.Now(), s.signer)
+	if err != nil {
+		return nil, err
+	}
+	return c.SignNote(s.signer)
 }
 
 // readOwnCheckpoint reads the store's checkpoint and checks it is the
@@ -193,7 +227,10 @@ func (s *Store) readOwnCheckpoint(l *manifest.Ledger) (*manifest.Checkpoint, err
 		return nil, fmt.Errorf("%w: the checkpoint is not this store's (origin %q, signed by a key its ledger never authorised)", ErrRolledBack, c.Origin)
 	}
 	if err := l.Agrees(c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRolledBack, err)
+		return nil, fmt.Errorf("%w: %w", ErrRolledBack, err)
+	}
+	if err := l.CheckpointSigner(c, pub); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRolledBack, err)
 	}
 	return c, nil
 }
@@ -237,6 +274,9 @@ func (s *Store) AddWitness(ctx context.Context, as *Person, spec witness.Spec, r
 			return fmt.Errorf("%w: %s is inside the store: a witness must be kept where whoever can rewrite the store cannot (another host or mount)", ErrBadWitness, spec.Location)
 		}
 	}
+	if spec.Kind == witness.KindTlog && s.signer == nil {
+		return fmt.Errorf("%w: a tlog witness cosigns checkpoints the station signs, so it is added with the station key unlocked (--passphrase-file or $CUSTODY_PASSPHRASE)", ErrLocked)
+	}
 	return s.UpdateAs(ctx, as, func(tx *Tx) error {
 		st := Replay(tx.Ledger)
 		if err := mayManagePeople(st, tx.User()); err != nil {
@@ -245,17 +285,11 @@ func (s *Store) AddWitness(ctx context.Context, as *Person, spec witness.Spec, r
 		if _, dup := st.Witnesses[spec.Name]; dup {
 			return fmt.Errorf("%w: the store already has a witness called %s", ErrBadWitness, spec.Name)
 		}
-		w, err := witness.New(spec, s.witnessState())
+		anchor, err := s.firstPublish(ctx, tx.Ledger, st, spec)
 		if err != nil {
 			return err
 		}
-		status := w.Check(ctx, s.WitnessLog(tx.Ledger, st), true)
-		if status.Err != nil {
-			return fmt.Errorf("%w: %v", ErrBadWitness, status.Err)
-		}
-		if bad := status.Bad(); len(bad) > 0 {
-			return fmt.Errorf("%w: witness %s already holds a checkpoint of %d entries that this ledger contradicts (%s)", ErrRolledBack, spec.Name, bad[0].Size, bad[0].Detail)
-		}
+		spec.Anchor = anchor
 		p := WitnessPayload{Spec: spec, Reason: reason}
 		if p.Statement, err = tx.state("witness.add", []string{"witness " + spec.Name, "kind " + spec.Kind, "location " + spec.Location, "key " + spec.Key, "reason " + oneLine(reason)}); err != nil {
 			return err
@@ -265,13 +299,69 @@ func (s *Store) AddWitness(ctx context.Context, as *Person, spec witness.Spec, r
 	})
 }
 
+// firstPublish checks a witness about to be registered and hands it the
+// current checkpoint, refusing the registration if it cannot take it: a
+// registered witness has always received a checkpoint, so one that later
+// holds none was emptied. For a tlog witness it returns the cosigned note,
+// which the registration keeps (Spec.Anchor).
+func (s *Store) firstPublish(ctx context.Context, l *manifest.Ledger, st *State, spec witness.Spec) (string, error) {
+	w, err := witness.New(spec, s.witnessState())
+	if err != nil {
+		return "", err
+	}
+	log := s.WitnessLog(l, st)
+	status := w.Check(ctx, log, true)
+	if status.Err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadWitness, status.Err)
+	}
+	if bad := status.Bad(); len(bad) > 0 {
+		return "", fmt.Errorf("%w: witness %s already holds a checkpoint of %d entries that this ledger contradicts (%s)", ErrRolledBack, spec.Name, bad[0].Size, bad[0].Detail)
+	}
+	file, err := s.ReadCheckpoint()
+	if err != nil {
+		return "", err
+	}
+	c, _, err := manifest.ParseCheckpoint(file)
+	if err != nil {
+		return "", err
+	}
+	p := &witness.Published{Checkpoint: c, File: file}
+	if spec.Kind == witness.KindTlog {
+		if p.Note, err = s.stationNote(l); err != nil {
+			return "", err
+		}
+	}
+	if err := w.Publish(ctx, log, p); err != nil {
+		return "", fmt.Errorf("%w: witness %s could not be given the current checkpoint: %v", ErrBadWitness, spec.Name, err)
+	}
+	if spec.Kind != witness.KindTlog {
+		return "", nil
+	}
+	t, ok := w.(interface {
+		Cosigned(*witness.Log) ([]byte, error)
+	})
+	if !ok {
+		return "", fmt.Errorf("%w: witness %s keeps no cosignature", ErrBadWitness, spec.Name)
+	}
+	note, err := t.Cosigned(log)
+	return string(note), err
+}
+
 // RemoveWitness unregisters a witness (the station while the store has no
 // DPO, then a DPO), with a reason. What the witness holds stays there.
 func (s *Store) RemoveWitness(ctx context.Context, as *Person, name, reason string) error {
 	if strings.TrimSpace(reason) == "" {
 		return fmt.Errorf("%w: removing a witness is recorded with why (give --reason)", ErrNoReason)
 	}
-	return s.UpdateAs(ctx, as, func(tx *Tx) error {
+	if as != nil && as.Signer == nil {
+		return fmt.Errorf("%w: no signing key given (use -i with your SSH key)", ErrUnknownPerson)
+	}
+	if as == nil && s.signer == nil {
+		return ErrLocked
+	}
+	// The witness being removed is left out of the guard: one that
+	// misbehaves must not keep a DPO from removing it.
+	return s.updateWith(ctx, as, guarding{not: name}, func(tx *Tx) error {
 		st := Replay(tx.Ledger)
 		if err := mayManagePeople(st, tx.User()); err != nil {
 			return err
@@ -302,7 +392,7 @@ func (s *Store) RecordLoss(ctx context.Context, as *Person, reason string) (*Los
 		return nil, fmt.Errorf("%w: recording a loss is recorded with why (give --reason)", ErrNoReason)
 	}
 	var out *LossPayload
-	err := s.updateWith(ctx, as, true, func(tx *Tx) error {
+	err := s.updateWith(ctx, as, guarding{skip: true}, func(tx *Tx) error {
 		st := Replay(tx.Ledger)
 		if err := mayManagePeople(st, tx.User()); err != nil {
 			return err
@@ -372,5 +462,6 @@ func (s *Store) sightLoss(ctx context.Context, l *manifest.Ledger, st *State) (*
 	if p.Kept == 0 {
 		p.Kept = 1 // the genesis entry is always there
 	}
+	p.CheckpointOnly = p.Kept >= l.Len()
 	return p, nil
 }

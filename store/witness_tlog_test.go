@@ -115,3 +115,70 @@ func hasCode(r *verify.Report, code string) bool {
 	}
 	return false
 }
+
+// TestTlogWitnessBlindedStore: the review's attack on the tlog witness.
+// The intruder rolls the store back and also empties witnessed/ (or puts
+// a file in its place), then lets the ledger grow past the witness's
+// size, so that sizes alone no longer show the rollback. verify fails
+// (the store lost what the witness cosigned), and a write with the
+// station key proves the fork against the witness itself and refuses.
+func TestTlogWitnessBlindedStore(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	skey, vkey, err := note.GenerateKey(rand.Reader, "witness.test/trust")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cvkey, _ := tnote.VKeyToCosignatureV1(vkey)
+	logKey, _ := manifest.NoteVerifierKey(s.Origin(), s.Signer().PublicKey())
+	srv, err := witness.NewServer(witness.ServerConfig{Key: skey, LogKeys: []string{logKey}, State: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler(""))
+	defer hs.Close()
+	s.WitnessError = func(string, error) {}
+	if err := s.AddWitness(ctx, nil, witness.Spec{Name: "trust", Kind: witness.KindTlog, Location: hs.URL, Key: cvkey}, "trust IT witness"); err != nil {
+		t.Fatal(err)
+	}
+	clip := func(n string) string {
+		return makeClip(t, filepath.Join(t.TempDir(), n+".mp4"), "-metadata", "title="+n)
+	}
+	if _, err := s.Import(ctx, clip("a"), store.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(t.TempDir(), "old")
+	copyDir(t, s.Dir, old)
+	for _, n := range []string{"b", "c"} {
+		if _, err := s.Import(ctx, clip(n), store.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.RemoveAll(s.Dir)
+	copyDir(t, old, s.Dir)
+	os.RemoveAll(filepath.Join(s.Dir, store.WitnessDir))
+	os.WriteFile(filepath.Join(s.Dir, store.WitnessDir), []byte("not a directory"), 0o644)
+
+	r, err := verify.Store(ctx, s.Dir, verify.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verified || !hasCode(r, "witness-state-lost") && !hasCode(r, "witness-rollback") {
+		t.Fatalf("the blinded store: verified %v, %+v %v", r.Verified, r.Problems, r.Notes)
+	}
+	// Regrow past the witness's size with the station's key (an
+	// intruder with the passphrase, or the hourly purge on its rounds):
+	// the write proves the ledger against the witness and refuses.
+	os.Remove(filepath.Join(s.Dir, store.WitnessDir))
+	s2 := reopen(t, s.Dir)
+	s2.WitnessError = func(string, error) {}
+	for _, n := range []string{"d", "e", "f"} {
+		_, err = s2.Import(ctx, clip(n), store.ImportOptions{})
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, store.ErrRolledBack) {
+		t.Fatalf("writes over the blinded, regrown store: %v", err)
+	}
+}

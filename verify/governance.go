@@ -233,8 +233,6 @@ func (g *govWalk) entry(rec *manifest.Record) {
 				g.fail(rec, "gov-consent-not-dpo", "consent for clip %s was recorded as %s, which removes the clip, by someone who is not a DPO", e.Clip, p.State)
 			}
 		}
-	case "witness.add", "witness.remove", "ledger.loss":
-		g.witnessRule(rec)
 	case "policy.set":
 		if g.role(fp) != store.RoleDPO {
 			g.fail(rec, "gov-policy-not-dpo", "the policy was changed, which only a DPO may do")
@@ -659,21 +657,6 @@ func checkKeysDir(r *Report, s *store.Store, st *store.State) {
 		if rq.Status == store.RequestApproved && rq.StatusAt(now) == store.RequestExpired && rq.Grant != nil {
 			r.note("the unused grant of request %s (%s) expired at %s; the next purge destroys it", rq.ID, rq.Grant.Path, rq.GrantExpires)
 		}
-	}
-}
-
-// witnessRule: witnesses are registered and removed, and losses of
-// ledger entries recorded, by the station until the first DPO and then by
-// a DPO, as people are (store.mayManagePeople).
-func (g *govWalk) witnessRule(rec *manifest.Record) {
-	fp := rec.Entry.Actor.Key
-	what := map[string]string{"witness.add": "a witness was registered", "witness.remove": "a witness was removed", "ledger.loss": "a loss of ledger entries was recorded"}[rec.Entry.Action]
-	if g.anyDPO() {
-		if g.role(fp) != store.RoleDPO {
-			g.fail(rec, "gov-witness-not-dpo", "%s, but once the store has a DPO only a DPO may", what)
-		}
-	} else if fp != g.station {
-		g.fail(rec, "gov-witness-not-dpo", "%s, but until the first DPO is registered only the station may", what)
 	}
 }
 

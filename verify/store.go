@@ -135,8 +135,12 @@ func checkCheckpoint(r *Report, s *store.Store, l *manifest.Ledger, kr *manifest
 		return
 	}
 	r.Checkpoint = c.Size
-	if _, ok := kr.Key(seal.Fingerprint(pub)); !ok {
-		r.fail("checkpoint-signer", store.CheckpointFile, "checkpoint is signed by %s, a key this ledger does not authorise", seal.Fingerprint(pub))
+	if c.Size > l.Len() {
+		if !kr.EverAuthorised(pub) {
+			r.fail("checkpoint-signer", store.CheckpointFile, "checkpoint is signed by %s, a key this ledger never authorised", seal.Fingerprint(pub))
+		}
+	} else if err := l.CheckpointSigner(c, pub); err != nil {
+		r.fail("checkpoint-signer", store.CheckpointFile, "%v", err)
 	}
 	if c.Origin != s.Origin() {
 		r.fail("checkpoint-origin", store.CheckpointFile, "checkpoint is for %q, not this store (%q)", c.Origin, s.Origin())

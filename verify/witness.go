@@ -25,6 +25,8 @@ import (
 //	consistency-rollback a checkpoint you kept covers more entries than the ledger has
 //	consistency-fork    a checkpoint you kept disagrees with the ledger's entries
 //	consistency-checkpoint a checkpoint you kept is not this store's (signer, origin) or cannot be read
+//	witness-emptied     a registered witness directory holds none of the store's checkpoints (it was given one at registration)
+//	witness-state-lost  the store no longer holds what a tlog witness cosigned, so a rollback regrown past the witness cannot be ruled out
 
 // KeptCheckpoint is a checkpoint file the verifier kept elsewhere.
 type KeptCheckpoint struct {
@@ -54,12 +56,13 @@ next:
 		if errors.Is(status.Err, context.Canceled) {
 			return status.Err
 		}
-		reportWitness(r, spec, status, r.Checkpoint)
+		_, registered := st.Witnesses[spec.Name]
+		reportWitness(r, spec, status, r.Checkpoint, registered && st.Witnesses[spec.Name].Location == spec.Location)
 	}
 	return nil
 }
 
-func reportWitness(r *Report, spec witness.Spec, status *witness.Status, current uint64) {
+func reportWitness(r *Report, spec witness.Spec, status *witness.Status, current uint64, registered bool) {
 	subj := "witness " + spec.Name
 	if status.Err != nil {
 		r.note("%s could not be read (%v): rollback against it is not ruled out", subj, status.Err)
@@ -74,11 +77,16 @@ func reportWitness(r *Report, spec witness.Spec, status *witness.Status, current
 			r.fail("witness-fork", subj, "holds a checkpoint of %d entries (%s) that the ledger contradicts (%s): entries were rewritten", h.Size, where, h.Detail)
 		case witness.AccountedFor:
 			r.note("%s holds a checkpoint of %d entries (%s) of the history that a recorded loss accounts for", subj, h.Size, where)
+		case witness.Lost:
+			r.fail("witness-state-lost", subj, "%s", h.Detail)
 		case witness.Untrusted:
 			r.note("%s holds %s, which is not a checkpoint of this store (%s); it was ignored", subj, where, h.Detail)
 		}
 	}
 	switch {
+	case registered && status.Emptied():
+		// Registration handed it a checkpoint: holding none, it was emptied.
+		r.fail("witness-emptied", subj, "holds no checkpoint of this store, though it was given one when it was registered: its files were deleted (make it append-only where it is kept), so a rollback cannot be ruled out against it")
 	case status.Size == 0 && len(status.Bad()) == 0 && spec.Kind == witness.KindTlog:
 		r.note("%s could not be asked what it holds: the store keeps no checkpoint it cosigned (witnessed/ is empty or gone), so rollback against it is not ruled out until the next write reaches it", subj)
 	case status.Size == 0 && len(status.Bad()) == 0:
@@ -142,6 +150,10 @@ func noteLosses(r *Report, l *manifest.Ledger) {
 		}
 		var p store.LossPayload
 		if rec.Payload(&p) != nil {
+			continue
+		}
+		if p.CheckpointOnly {
+			r.note("entry %d: %s re-signed the checkpoint, which was lost or replaced (%s); witnesses confirmed all %d entries", rec.Entry.Seq, rec.Entry.Actor.Name, p.Reason, p.Entries)
 			continue
 		}
 		r.note("entry %d: %s recorded a loss of ledger entries at %s (%s): the ledger then contradicted %d checkpoint(s) the store had signed, and checkpoints confirm only its first %d entries from before then",

@@ -21,13 +21,17 @@ import (
 )
 
 // Dir is a witness directory: every checkpoint the store signs is copied
-// there as its own file, named by size and root, and never overwritten,
-// so the directory holds the whole history of the store's checkpoints.
-// Custody only ever creates files in it; make it append-only where it is
-// kept (chattr +a on Linux, a WORM share, an Object Lock bucket) so that
-// the station's own account cannot delete them either.
+// there as its own file, named by store, size and root, and never
+// overwritten, so the directory holds the whole history of the store's
+// checkpoints. Custody only ever creates files in it, directly in
+// LOCATION (no folder of its own, which the station's account could empty
+// even where LOCATION is append-only); make LOCATION append-only where it
+// is kept (chattr +a on Linux, a WORM share, an Object Lock bucket) so
+// that the station's own account cannot delete them either.
 //
-//	LOCATION/custody-store-ID/checkpoint-00000000000000000042-ROOTHEX
+//	LOCATION/custody-store-ID.checkpoint-00000000000000000042-ROOTHEX
+//
+// Files an earlier version wrote in LOCATION/custody-store-ID/ are read too.
 type Dir struct{ spec Spec }
 
 // Spec returns the registered spec.
@@ -43,9 +47,12 @@ func validateDir(s Spec) error {
 	return nil
 }
 
-// folder is where this store's checkpoints go inside the witness.
-func (d *Dir) folder(origin string) string {
-	return filepath.Join(d.spec.Location, strings.ReplaceAll(origin, "/", "-"))
+// stem names this store inside the witness.
+func stem(origin string) string { return strings.ReplaceAll(origin, "/", "-") }
+
+// path is where a checkpoint of origin goes in the witness.
+func (d *Dir) path(origin string, c *manifest.Checkpoint) string {
+	return filepath.Join(d.spec.Location, stem(origin)+"."+FileName(c))
 }
 
 const filePrefix = "checkpoint-"
@@ -77,24 +84,10 @@ func (d *Dir) Check(ctx context.Context, log *Log, full bool) *Status {
 		st.Err = fmt.Errorf("witness directory %s cannot be read (%v): is it mounted?", d.spec.Location, err)
 		return st
 	}
-	folder := d.folder(log.Origin)
-	ents, err := os.ReadDir(folder)
-	if errors.Is(err, fs.ErrNotExist) {
-		return st // holds nothing yet
-	}
+	files, err := d.list(log.Origin)
 	if err != nil {
-		st.Err = fmt.Errorf("witness directory %s: %v", folder, err)
+		st.Err = err
 		return st
-	}
-	type named struct {
-		name string
-		size uint64
-	}
-	var files []named
-	for _, e := range ents {
-		if n, _, ok := parseName(e.Name()); ok {
-			files = append(files, named{e.Name(), n})
-		}
 	}
 	// Newest first: a writer needs only the newest that is the store's.
 	sort.Slice(files, func(i, j int) bool { return files[i].size > files[j].size })
@@ -103,7 +96,7 @@ func (d *Dir) Check(ctx context.Context, log *Log, full bool) *Status {
 			st.Err = ctx.Err()
 			return st
 		}
-		h := d.judgeFile(log, filepath.Join(folder, f.name))
+		h := d.judgeFile(log, f.path)
 		st.Held = append(st.Held, h)
 		if h.Judgment == Agrees && h.Size > st.Size {
 			st.Size = h.Size
@@ -115,10 +108,47 @@ func (d *Dir) Check(ctx context.Context, log *Log, full bool) *Status {
 	return st
 }
 
+type named struct {
+	path string
+	size uint64
+}
+
+// list finds this store's checkpoint files: directly in LOCATION, and in
+// the folder of its own that earlier versions wrote.
+func (d *Dir) list(origin string) ([]named, error) {
+	var files []named
+	ents, err := os.ReadDir(d.spec.Location)
+	if err != nil {
+		return nil, fmt.Errorf("witness directory %s: %v", d.spec.Location, err)
+	}
+	for _, e := range ents {
+		if rest, ok := strings.CutPrefix(e.Name(), stem(origin)+"."); ok {
+			if n, _, ok := parseName(rest); ok {
+				files = append(files, named{filepath.Join(d.spec.Location, e.Name()), n})
+			}
+		}
+	}
+	legacy := filepath.Join(d.spec.Location, stem(origin))
+	ents, err = os.ReadDir(legacy)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("witness directory %s: %v", legacy, err)
+	}
+	for _, e := range ents {
+		if n, _, ok := parseName(e.Name()); ok {
+			files = append(files, named{filepath.Join(legacy, e.Name()), n})
+		}
+	}
+	return files, nil
+}
+
 // judgeFile reads one witness file and judges it against the log.
 func (d *Dir) judgeFile(log *Log, path string) Held {
 	h := Held{Where: path, Judgment: Untrusted}
-	size, root, _ := parseName(filepath.Base(path))
+	base := filepath.Base(path)
+	if i := strings.LastIndex(base, "."+filePrefix); i >= 0 {
+		base = base[i+1:]
+	}
+	size, root, _ := parseName(base)
 	h.Size, h.Root = size, root
 	data, err := readRegular(path, 64<<10)
 	if err != nil {
@@ -188,11 +218,7 @@ func (d *Dir) Publish(ctx context.Context, log *Log, p *Published) error {
 		}
 		return fmt.Errorf("witness directory %s cannot be written (%v): is it mounted?", d.spec.Location, err)
 	}
-	folder := d.folder(log.Origin)
-	if err := os.MkdirAll(folder, 0o755); err != nil {
-		return err
-	}
-	err := atomicfile.WriteNew(filepath.Join(folder, FileName(p.Checkpoint)), p.File, 0o444)
+	err := atomicfile.WriteNew(d.path(log.Origin, p.Checkpoint), p.File, 0o444)
 	if errors.Is(err, atomicfile.ErrExists) {
 		return nil
 	}

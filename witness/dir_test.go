@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/seal"
 	"github.com/custody-evidence/custody/witness"
+	tnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/mod/sumdb/note"
 )
 
 const origin = "custody/store/00112233445566778899aabbccddeeff"
@@ -120,11 +123,17 @@ func TestDirWitness(t *testing.T) {
 	mallory := signer(t, "mallory")
 	big := ledger(t, mallory, 9, "m")
 	forged := checkpoint(t, big, 9, mallory, t0)
-	folder := filepath.Join(loc, "custody-store-00112233445566778899aabbccddeeff")
-	os.WriteFile(filepath.Join(folder, witness.FileName(forged.Checkpoint)), forged.File, 0o444)
+	// Planted beside the store's own files, and in the folder of its own
+	// that earlier versions wrote, which is still read.
+	name := func(c *manifest.Checkpoint) string {
+		return filepath.Join(loc, "custody-store-00112233445566778899aabbccddeeff."+witness.FileName(c))
+	}
+	legacy := filepath.Join(loc, "custody-store-00112233445566778899aabbccddeeff")
+	os.Mkdir(legacy, 0o755)
+	os.WriteFile(filepath.Join(legacy, witness.FileName(forged.Checkpoint)), forged.File, 0o444)
 	real := checkpoint(t, long, 5, station, t0)
-	os.WriteFile(filepath.Join(folder, witness.FileName(&manifest.Checkpoint{Size: 8, Root: real.Checkpoint.Root})), real.File, 0o444)
-	os.Symlink(filepath.Join(folder, witness.FileName(real.Checkpoint)), filepath.Join(folder, witness.FileName(&manifest.Checkpoint{Size: 7, Root: real.Checkpoint.Root})))
+	os.WriteFile(name(&manifest.Checkpoint{Size: 8, Root: real.Checkpoint.Root}), real.File, 0o444)
+	os.Symlink(name(real.Checkpoint), name(&manifest.Checkpoint{Size: 7, Root: real.Checkpoint.Root}))
 	log.Ledger = long
 	st = w.Check(ctx, log, false)
 	if j := judgments(st); j[9] != witness.Untrusted || j[8] != witness.Untrusted || j[7] != witness.Untrusted || j[6] != witness.Agrees || len(st.Bad()) != 0 {
@@ -155,6 +164,30 @@ func TestSpecValidate(t *testing.T) {
 	} {
 		if err := tc.spec.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: %v", tc.spec, err)
+		}
+	}
+}
+
+// TestTlogSpecTransport: a tlog witness on another host is reached over
+// https: a 409's size is unsigned, and over plain http anyone on the path
+// could freeze the store with one, or hide a rollback.
+func TestTlogSpecTransport(t *testing.T) {
+	_, vkey, err := note.GenerateKey(rand.Reader, "witness.test/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := tnote.VKeyToCosignatureV1(vkey)
+	for loc, ok := range map[string]bool{
+		"https://witness.trust.example/": true,
+		"http://127.0.0.1:8470":          true,
+		"http://[::1]:8470/w":            true,
+		"http://localhost:8470":          true,
+		"http://witness.trust.example/":  false,
+		"http://10.1.2.3:8470":           false,
+	} {
+		err := witness.Spec{Name: "w", Kind: witness.KindTlog, Location: loc, Key: key}.Validate()
+		if (err == nil) != ok {
+			t.Errorf("%s: %v", loc, err)
 		}
 	}
 }

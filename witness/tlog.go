@@ -74,6 +74,10 @@ const (
 // Errors of a tlog witness. Publish wraps one of them; Check reports them
 // in Status.Err.
 var (
+	// ErrWitnessFork: the witness refuses a consistency proof from the
+	// checkpoint it holds to the ledger's, so the ledger does not extend
+	// what it cosigned: entries were rewritten, or removed and regrown.
+	ErrWitnessFork = fmt.Errorf("%w: the ledger does not extend the checkpoint it holds", ErrWitnessRefused)
 	// ErrWitnessAhead: the witness has cosigned a checkpoint of more
 	// entries than the ledger holds, so the store was rolled back.
 	ErrWitnessAhead = errors.New("the witness holds a checkpoint of more entries than the ledger has")
@@ -95,6 +99,11 @@ func validateTlog(s Spec) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%w: %q: a tlog witness is given by the http:// or https:// URL prefix of its add-checkpoint endpoint, with no credentials, query or fragment", ErrBadSpec, s.Location)
 	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		// A 409's size is not signed: over plain http anyone on the path
+		// could claim one and freeze the store, or hide a rollback.
+		return fmt.Errorf("%w: %q: a tlog witness on another host is reached over https (plain http only on loopback)", ErrBadSpec, s.Location)
+	}
 	if s.Key == "" {
 		return fmt.Errorf("%w: a tlog witness needs its cosigning key (--key VKEY, as its operator gives it; custody witness keygen prints one)", ErrBadSpec)
 	}
@@ -102,6 +111,14 @@ func validateTlog(s Spec) error {
 		return fmt.Errorf("%w: key %q is not a cosignature verifier key (NAME+HASH+BASE64): %v", ErrBadSpec, s.Key, err)
 	}
 	return nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func newTlog(s Spec, state string) (Witness, error) {
@@ -173,6 +190,36 @@ func (t *Tlog) readKept(log *Log, suffix string) (*kept, error) {
 		return nil, fmt.Errorf("it carries no cosignature by %s", t.spec.Key)
 	}
 	return &kept{NoteCheckpoint: nc, note: data, path: p}, nil
+}
+
+// anchor is the cosigned note the ledger kept when the witness was
+// registered (Spec.Anchor), checked as readKept checks a kept one.
+func (t *Tlog) anchor(log *Log) (*kept, error) {
+	if t.spec.Anchor == "" {
+		return nil, nil
+	}
+	data := []byte(t.spec.Anchor)
+	nc, err := manifest.OpenNote(data, log.Signers, []string{t.spec.Key})
+	switch {
+	case err != nil:
+		return nil, err
+	case nc.Origin != log.Origin || len(nc.Cosignatures) == 0:
+		return nil, fmt.Errorf("the registration's checkpoint is not one this witness cosigned for %s", log.Origin)
+	}
+	return &kept{NoteCheckpoint: nc, note: data, path: "the witness.add entry"}, nil
+}
+
+// Cosigned returns the latest note this witness cosigned for the store,
+// as kept in witnessed/.
+func (t *Tlog) Cosigned(log *Log) ([]byte, error) {
+	k, err := t.readKept(log, cosignedSuffix)
+	if err == nil && k == nil {
+		err = errors.New("it has cosigned nothing for this store")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k.note, nil
 }
 
 // answer is what the witness said to one add-checkpoint request.
@@ -296,7 +343,7 @@ func (t *Tlog) refusal(log *Log, signed *manifest.NoteCheckpoint, old uint64, a 
 	case http.StatusForbidden:
 		return fmt.Errorf("%w (403 %s): it does not trust the station's signature on %s; its operator must configure the station's key for this log: %s (custody key --store DIR --vkey prints it)", ErrWitnessRefused, said, log.Origin, vkey)
 	case http.StatusUnprocessableEntity:
-		return fmt.Errorf("%w (422 %s): it rejects the consistency proof from its checkpoint of %d entries to %d: the checkpoint it holds is not one this ledger extends (entries were rewritten, or a recorded loss: then its operator must reset its record of %s)", ErrWitnessRefused, said, old, signed.Size, log.Origin)
+		return fmt.Errorf("%w (422 %s): it rejects the consistency proof from its checkpoint of %d entries to %d: the checkpoint it holds is not one this ledger extends (entries were rewritten, or a recorded loss: then its operator must reset its record of %s)", ErrWitnessFork, said, old, signed.Size, log.Origin)
 	case http.StatusBadRequest:
 		return fmt.Errorf("%w (400 %s): it says the request is malformed", ErrWitnessRefused, said)
 	case http.StatusConflict:
@@ -398,6 +445,9 @@ func (t *Tlog) keep(suffix string, data []byte) error {
 // witness is shown to hold that the ledger extends; full makes no
 // difference, as the witness holds one checkpoint per log.
 func (t *Tlog) Check(ctx context.Context, log *Log, full bool) *Status {
+	if log.StationNote != nil {
+		return t.sync(ctx, log)
+	}
 	st := &Status{Spec: t.spec}
 	k, err := t.readKept(log, cosignedSuffix)
 	if err != nil {
@@ -416,6 +466,16 @@ func (t *Tlog) Check(ctx context.Context, log *Log, full bool) *Status {
 	probe := k
 	if s, _ := t.readKept(log, sentSuffix); s != nil && (probe == nil || s.Size > probe.Size) {
 		probe = s
+	}
+	if probe == nil {
+		// witnessed/ lost what it kept: ask with the registration's note,
+		// and say that a rollback regrown past the witness's size cannot
+		// be ruled out from here (a write with the station key can).
+		if a, aerr := t.anchor(log); aerr == nil && a != nil {
+			st.Held = append(st.Held, Held{Where: t.path(cosignedSuffix), Judgment: Lost,
+				Detail: "the store no longer holds the checkpoint this witness last cosigned (witnessed/ was emptied or replaced), so a rollback regrown past its size cannot be ruled out here; the next write with the station key checks it against the witness"})
+			probe = a
+		}
 	}
 	if probe == nil {
 		// Nothing signed to ask with: it has cosigned nothing for this
@@ -447,6 +507,71 @@ func (t *Tlog) Check(ctx context.Context, log *Log, full bool) *Status {
 		st.Err = t.refusal(log, probe.NoteCheckpoint, probe.Size, a)
 	}
 	return st
+}
+
+// sync is Check for a writer holding the station key: it asks the witness
+// with a note of the whole ledger, and if the witness holds a smaller
+// checkpoint, sends the consistency proof from it. The witness either
+// accepts the proof (the ledger extends what it cosigned; it now holds
+// the ledger's checkpoint, which is kept here) or refuses it (422: a
+// fork). A larger size is a rollback. So a writer never depends on what
+// witnessed/ kept.
+func (t *Tlog) sync(ctx context.Context, log *Log) *Status {
+	st := &Status{Spec: t.spec}
+	signed, err := manifest.OpenNote(log.StationNote, log.Signers, nil)
+	if err != nil {
+		st.Err = err
+		return st
+	}
+	held := Held{Size: signed.Size, Root: signed.Root, Where: t.endpoint, Judgment: Agrees}
+	old := signed.Size
+	a, err := t.submit(ctx, old, nil, log.StationNote)
+	if err == nil && a.status == http.StatusConflict && a.hasSize && a.size != old {
+		switch {
+		case a.size > log.Ledger.Len():
+			st.Held = append(st.Held, t.sizeHeld(log, a.size, Ahead, fmt.Sprintf("the witness says it has cosigned a checkpoint of %d entries; the ledger has %d", a.size, log.Ledger.Len())))
+			return st
+		default:
+			old = a.size
+			a, err = t.send(ctx, log, old, signed, log.StationNote)
+		}
+	}
+	if err != nil {
+		st.Err = err
+		return st
+	}
+	switch {
+	case a.status == http.StatusOK:
+		out, _, cerr := t.cosigned(log, log.StationNote, a)
+		if cerr != nil {
+			st.Err = cerr
+			return st
+		}
+		if err := t.keep(cosignedSuffix, out); err != nil {
+			st.Err = err
+			return st
+		}
+		st.Size = signed.Size
+		st.Held = append(st.Held, held)
+	case a.status == http.StatusUnprocessableEntity, a.status == http.StatusConflict && (!a.hasSize || a.size == old):
+		st.Held = append(st.Held, t.sizeHeld(log, old, Fork, fmt.Sprintf("the witness refuses the consistency proof from the checkpoint of %d entries it holds to the ledger's %d: the ledger does not extend what it cosigned", old, signed.Size)))
+	default:
+		st.Err = t.refusal(log, signed, old, a)
+	}
+	return st
+}
+
+// sizeHeld is what a witness is known to hold from a size it gave, judged
+// j, unless a recorded loss accounts for it.
+func (t *Tlog) sizeHeld(log *Log, size uint64, j Judgment, detail string) Held {
+	h := Held{Size: size, Where: t.endpoint, Judgment: j, Detail: detail}
+	for _, l := range log.Losses {
+		if size > l.Kept {
+			h.Judgment = AccountedFor
+			h.Detail += fmt.Sprintf(" (history a recorded loss gave up, entry %d: its operator must reset its record of this store)", l.Seq)
+		}
+	}
+	return h
 }
 
 // reachable checks a witness answers add-checkpoint as one: a request

@@ -38,6 +38,10 @@ type Spec struct {
 	Kind     string `json:"kind"`          // KindDir or KindTlog
 	Location string `json:"location"`      // KindDir: absolute path; KindTlog: submission URL prefix
 	Key      string `json:"key,omitempty"` // KindTlog: the witness's cosigning key (a note vkey)
+	// Anchor is, for a tlog witness, the checkpoint note it cosigned when
+	// it was registered: the ledger keeps it, so the store can always ask
+	// the witness what it holds, whatever becomes of witnessed/.
+	Anchor string `json:"anchor,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -78,6 +82,13 @@ type Log struct {
 	// when they were authorised is the store's.
 	Signers []ssh.PublicKey
 	Losses  []Loss
+	// StationNote, set only by a writer holding the station key, is the
+	// station-signed note of a checkpoint of the whole ledger. With it a
+	// tlog witness's Check brings the witness up to the ledger with a
+	// consistency proof, which proves the ledger extends what the witness
+	// holds (and publishes): a writer is not limited to what witnessed/
+	// kept, which whoever rewrote the store may have rewritten too.
+	StationNote []byte
 }
 
 // Acknowledged reports whether a checkpoint that the ledger does not
@@ -102,10 +113,11 @@ const (
 	Fork                         // same entries, different root: the ledger was rewritten
 	AccountedFor                 // disagrees, but a recorded loss accounts for it
 	Untrusted                    // not signed by a key of this store, or for another origin
+	Lost                         // the store no longer holds what the witness cosigned, so a rollback regrown past it cannot be ruled out
 )
 
 func (j Judgment) String() string {
-	return [...]string{"agrees", "ahead", "fork", "accounted-for", "untrusted"}[j]
+	return [...]string{"agrees", "ahead", "fork", "accounted-for", "untrusted", "lost"}[j]
 }
 
 // Judge compares one checkpoint with the log.
@@ -139,17 +151,33 @@ type Status struct {
 	// agrees with (0: none).
 	Size uint64
 	// Held lists the checkpoints examined; the bad ones are those whose
-	// Judgment is Ahead, Fork or Untrusted.
+	// Judgment is Ahead, Fork or Lost.
 	Held []Held
 	// Err is set when the witness could not be read at all.
 	Err error
+}
+
+// Emptied reports a witness directory that could be read and holds none
+// of the store's checkpoints. For one the ledger registers, which was
+// given a checkpoint when it was registered, that means its files were
+// deleted: writers refuse and verify fails, as for a rollback.
+func (s *Status) Emptied() bool {
+	if s.Err != nil || s.Spec.Kind != KindDir {
+		return false
+	}
+	for _, h := range s.Held {
+		if h.Judgment != Untrusted {
+			return false
+		}
+	}
+	return true
 }
 
 // Bad returns the checkpoints that the ledger contradicts.
 func (s *Status) Bad() []Held {
 	var out []Held
 	for _, h := range s.Held {
-		if h.Judgment == Ahead || h.Judgment == Fork {
+		if h.Judgment == Ahead || h.Judgment == Fork || h.Judgment == Lost {
 			out = append(out, h)
 		}
 	}

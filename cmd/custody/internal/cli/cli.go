@@ -129,6 +129,7 @@ on the terminal.`,
 		newShowCmd(e),
 		newOpenCmd(e),
 		newVerifyCmd(e),
+		newVersionCmd(e),
 	)
 	root.AddCommand(exportCommands(e)...)
 	root.AddCommand(governanceCommands(e)...)

@@ -24,14 +24,15 @@ line per image or per video frame that has something to mask:
 
   {"file","frame","time","width","height","boxes":[{"x","y","w","h","score","label"}]}
 
-label is "face" or "text". The boxes are exactly the regions redact would
+label is "face", "head" (a person whose face was not found: see --heads)
+or "text". The boxes are exactly the regions redact would
 mask with the same flags, after margins and tracking: this is how recall is
 measured.`,
 		Example: `  custody detect --json photo.jpg ward3.mp4 > detections.jsonl
   custody detect --detector haar --every 3 ward3.mp4`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			det, scan, err := d.open(e, cmd)
+			det, scan, err := d.open(e, cmd, false)
 			if err != nil {
 				return err
 			}

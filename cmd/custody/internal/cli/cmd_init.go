@@ -125,7 +125,7 @@ DPOs; only init sets it.`,
 			if dual {
 				fmt.Fprintf(e.stdout, "dual control: every import needs --owner\n")
 			}
-			if len(people) < 2 && seconder == "" {
+			if dual && len(people) < 2 && seconder == "" {
 				e.warnf("fewer than two DPOs (--dpo) and no --dpo-seconder: the station registers at most the first DPO, and a second needs two people's signatures, so this store can never have two; a DPO approves only requests of people another DPO registered")
 			}
 			return nil

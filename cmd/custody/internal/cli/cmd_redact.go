@@ -47,7 +47,7 @@ type detectFlags struct {
 	thorough           bool
 	margin             float64
 	shape              string
-	textSet            bool
+	heads              string
 	// Face search: extra views and the smallest face.
 	rotated, contrast, fisheye string
 	fisheyeFOV                 float64
@@ -56,27 +56,28 @@ type detectFlags struct {
 
 func (d *detectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&d.face, "detector", "auto", "face detector: auto, yunet2023 (YuNet 2023mar), yunet (YuNet 2022mar), ultraface, ssd or haar (auto picks the best model present, in that order)")
-	fl.StringVar(&d.text, "text", "badges", "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), none")
+	fl.StringVar(&d.face, "detector", detect.FaceAuto, "face detector: auto (the default model, YuNet 2023mar, built into custody), yunet2023 (the same), yunet (YuNet 2022mar, also built in), ultraface, ssd or haar; one the defaults do not use is weaker: a warning, and refused with --store")
+	fl.StringVar(&d.text, "text", detect.TextBadges, "text masking: badges (badges and ID cards worn, text on or near people), all (also screens, paper), or none (weaker: a warning, and refused with --store)")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
-	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1 (about 7x the CPU time of the defaults)")
+	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1, and the person pass for --heads on every frame (about 7x the CPU time of the defaults)")
+	fl.StringVar(&d.heads, "heads", detect.HeadsAuto, "mask the head of every person whose face is not found (seen from above, from behind, masked): auto (when the camera is still, as CCTV is), on, or off")
 	fl.StringVar(&d.rotated, "rotated-faces", detect.PassAuto, "also search the frame turned a quarter turn each way and half a turn, for faces lying down or upside down: auto (on the passes that search for the smallest faces: every --small-face-every-th detection, and on images), on (every detection; about 4x the face cost), off")
 	fl.Lookup("rotated-faces").NoOptDefVal = detect.PassOn
 	fl.StringVar(&d.contrast, "contrast", detect.PassAuto, "also search a contrast-normalised copy (CLAHE on luma; for detection only, the output is not changed): auto (frames whose mean luma is under 50 of 255), on (every frame), off")
 	fl.StringVar(&d.fisheye, "fisheye", detect.PassAuto, "also search undistorted views of the edge of a fisheye lens's image circle, on the passes that search for the smallest faces: auto (frames that show an image circle), on (every frame; a frame with no circle is taken as a full-frame fisheye), off")
 	fl.Float64Var(&d.fisheyeFOV, "fisheye-fov", 200, "the fisheye lens's field of view across its image circle, in degrees (equidistant lens)")
 	fl.IntVar(&d.minFace, "min-face", 12, "smallest face side, in pixels, the upright search is planned for (smaller: slower; turned and fisheye views are planned for 20 px)")
-	fl.StringVar(&d.models, "models", "", "models directory (default $CUSTODY_MODELS, else ~/.local/share/custody/models)")
+	fl.StringVar(&d.models, "models", "", "read the models from this directory instead of those built into custody (default $CUSTODY_MODELS if set); each file is checked by sha256")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
 	fl.StringVar(&d.shape, "shape", "ellipse", "face mask shape: ellipse or box")
 }
 
 // open builds the detector and the scan options, printing the detector's
-// warnings (a Haar fallback must be loud).
-func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.ScanOptions, error) {
-	d.textSet = cmd.Flags().Changed("text")
+// warnings: a weaker detector than the defaults must be loud, and with
+// inStore it is refused, before anything is logged or an approval spent.
+func (d *detectFlags) open(e *env, cmd *cobra.Command, inStore bool) (detect.Detector, redact.ScanOptions, error) {
 	if d.thorough {
 		for _, name := range []string{"every", "text-every", "small-face-every"} {
 			if cmd.Flags().Changed(name) {
@@ -92,22 +93,44 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command) (detect.Detector, redact.
 	if err != nil {
 		return nil, redact.ScanOptions{}, usageErr(err)
 	}
-	// An explicit --text makes a missing text model an error; by default
-	// it is a loud warning and faces are still masked.
-	text := d.text
-	if !d.textSet {
-		text = ""
-	}
-	det, warnings, err := detect.Open(detect.Config{Face: d.face, Text: text, ModelsDir: d.models, TextEvery: d.textEvery,
+	det, warnings, err := detect.OpenComposite(detect.Config{Face: d.face, Text: d.text, ModelsDir: d.models, TextEvery: d.textEvery,
 		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Contrast: d.contrast, Fisheye: d.fisheye,
-		FisheyeFOV: d.fisheyeFOV, MinFace: d.minFace})
+		FisheyeFOV: d.fisheyeFOV, MinFace: d.minFace, Heads: d.heads, HeadsEvery: d.headsEvery()})
+	if err != nil {
+		return nil, redact.ScanOptions{}, modelsErr(err)
+	}
+	if weak := det.Weaker(); inStore && len(weak) > 0 {
+		det.Close()
+		return nil, redact.ScanOptions{}, withHint(usagef("a store redaction runs the default detectors, and this one is weaker: %s",
+			strings.Join(weak, "; ")),
+			"drop --detector and --text to use the defaults, built into custody; a weaker redaction can only be made of a plain file, outside the store")
+	}
 	for _, w := range warnings {
 		e.warnf("%s", w)
 	}
-	if err != nil {
-		return nil, redact.ScanOptions{}, coded{ExitUsage, err}
-	}
 	return det, redact.ScanOptions{Detector: det, Every: d.every, Margin: d.margin, Shape: shape}, nil
+}
+
+// headsEvery is the person pass cadence: every detection pass with
+// --thorough, else the default.
+func (d *detectFlags) headsEvery() int {
+	if d.thorough {
+		return 1
+	}
+	return 0
+}
+
+// modelsErr gives a detector that cannot be opened its exit code, and says
+// where models come from.
+func modelsErr(err error) error {
+	hint := "`custody version` lists the models built into this custody; --models DIR or CUSTODY_MODELS reads them from a directory instead"
+	if errors.Is(err, detect.ErrModelMissing) && !detect.HasEmbedded() {
+		hint = "build custody with `make build`, which embeds the models from ../shared/models, or give --models DIR"
+	}
+	if errors.Is(err, detect.ErrConfig) {
+		return usageErr(err)
+	}
+	return withHint(coded{ExitUsage, err}, hint)
 }
 
 // mediaErr gives redaction and detection errors their exit codes.
@@ -201,6 +224,14 @@ brightened. Each extra view can only add masks. For speed at the cost of
 faces lying down, small or at a fisheye's edge: --rotated-faces off
 --fisheye off --min-face 20.
 
+Models: the default detectors' models are built into custody (see
+custody version); --models DIR or CUSTODY_MODELS reads them from a directory
+instead. Every file is checked by sha256, and nothing falls back: a missing
+or unknown model is an error. A weaker detector than the defaults (--detector
+ultraface, ssd or haar; --text none) must be asked for by name: plain mode
+warns, store mode refuses it. The report and the ledger entry name every
+model with its sha256 and whether it was built in or read from a directory.
+
 Plain mode reads IN and writes OUT; OUT is written under a temporary name
 and renamed only when complete. A truncated or damaged input is redacted as
 far as it decodes, written as OUT.incomplete.EXT, and the exit status is 5.
@@ -274,7 +305,7 @@ unmask a different track if the detections change.`,
 			if f.dir == "" {
 				go func() { i, err := redact.ProbeInput(ctx, args[0]); pc <- probed{i, err} }()
 			}
-			det, scan, err := d.open(e, cmd)
+			det, scan, err := d.open(e, cmd, f.dir != "")
 			if err != nil {
 				return err
 			}

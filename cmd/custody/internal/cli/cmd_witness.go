@@ -107,6 +107,12 @@ the current checkpoint at once.`,
 			if err != nil {
 				return err
 			}
+			if spec.Kind == witness.KindTlog && p != nil {
+				// The witness cosigns what the station signs: unlock it too.
+				if s, err = f.openWritable(e); err != nil {
+					return err
+				}
+			}
 			// Publishing to the new witness reports through WitnessError.
 			handed := true
 			warn := s.WitnessError
@@ -243,6 +249,10 @@ accounted for instead of reported as a rollback.`,
 			}
 			if f.json {
 				return e.json(loss)
+			}
+			if loss.CheckpointOnly {
+				fmt.Fprintf(e.stdout, "re-signed the checkpoint: witnesses confirm all %d entries, so only the checkpoint file was lost or replaced (recorded in the ledger)\n", loss.Entries)
+				return nil
 			}
 			fmt.Fprintf(e.stdout, "recorded the loss: the ledger has %d entries and agrees with its checkpoints up to %d; %d checkpoint(s) it contradicts are named in the ledger\n", loss.Entries, loss.Kept, len(loss.Lost))
 			for _, x := range loss.Lost {
