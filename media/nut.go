@@ -150,6 +150,11 @@ func newNUTReader(r io.Reader) *nutReader {
 	return &nutReader{r: bufio.NewReaderSize(r, 1<<16)}
 }
 
+// nutMaxVarint is the longest varint read: ten bytes carry 64 bits, and
+// ffmpeg writes a frame code's match field, 1-2^62, in ten (main headers
+// with elision headers: MPEG-1/2 video, MP2 and MP3 audio).
+const nutMaxVarint = 10
+
 func (n *nutReader) readV() (uint64, error) {
 	var v uint64
 	for i := 0; ; i++ {
@@ -157,7 +162,7 @@ func (n *nutReader) readV() (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if i == 9 {
+		if i == nutMaxVarint {
 			return 0, nutErrorf("varint too long")
 		}
 		v = v<<7 | uint64(b&0x7f)
@@ -176,7 +181,7 @@ type nutBuf struct {
 func (b *nutBuf) v() uint64 {
 	var v uint64
 	for i := 0; ; i++ {
-		if len(b.p) == 0 || i == 9 {
+		if len(b.p) == 0 || i == nutMaxVarint {
 			if b.err == nil {
 				b.err = nutErrorf("truncated header")
 			}
@@ -268,7 +273,7 @@ func (n *nutReader) readVRaw(raw *[]byte) (uint64, error) {
 			return 0, err
 		}
 		*raw = append(*raw, b)
-		if i == 9 {
+		if i == nutMaxVarint {
 			return 0, nutErrorf("varint too long")
 		}
 		v = v<<7 | uint64(b&0x7f)
