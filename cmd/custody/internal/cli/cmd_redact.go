@@ -63,7 +63,6 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame: --every 1 --text-every 1 --small-face-every 1, and the person pass for --heads on every frame (about 7x the CPU time of the defaults)")
 	fl.StringVar(&d.heads, "heads", detect.HeadsAuto, "mask the head of every person whose face is not found (seen from above, from behind, masked): auto (when the camera is still, as CCTV is), on, or off")
 	fl.StringVar(&d.rotated, "rotated-faces", detect.PassAuto, "also search the frame turned a quarter turn each way and half a turn, for faces lying down or upside down: auto (on the passes that search for the smallest faces: every --small-face-every-th detection, and on images), on (every detection; about 4x the face cost), off")
-	fl.Lookup("rotated-faces").NoOptDefVal = detect.PassOn
 	fl.StringVar(&d.contrast, "contrast", detect.PassAuto, "also search a contrast-normalised copy (CLAHE on luma; for detection only, the output is not changed): auto (frames whose mean luma is under 50 of 255), on (every frame), off")
 	fl.StringVar(&d.fisheye, "fisheye", detect.PassAuto, "also search undistorted views of the edge of a fisheye lens's image circle, on the passes that search for the smallest faces: auto (frames that show an image circle), on (every frame; a frame with no circle is taken as a full-frame fisheye), off")
 	fl.Float64Var(&d.fisheyeFOV, "fisheye-fov", 200, "the fisheye lens's field of view across its image circle, in degrees (equidistant lens)")
