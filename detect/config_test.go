@@ -11,7 +11,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Face != FaceAuto || c.Text != "" || c.HaarDir != DefaultHaarDir || c.MinFace != 12 || c.ViewMinFace != 20 ||
+	if c.Face != FaceAuto || c.Text != "" || c.HaarDir != DefaultHaarDir || c.MinFace != 12 || c.ViewMinFace != 20 || c.ViewThreshold != 0.5 ||
 		c.NMSThreshold != 0.4 || c.TextThreshold != 0.3 || c.TextBoxThreshold != 0.5 ||
 		c.TextUnclip != 2 || c.TextMaxSide != 640 || c.TextEvery != 1 ||
 		c.RotatedFaces != PassAuto || c.QuarterTurnsOnly || c.Contrast != PassAuto || c.DarkLuma != 50 ||
@@ -49,6 +49,7 @@ func TestConfigInvalid(t *testing.T) {
 		{"fisheye fov", Config{FisheyeFOV: 45}, "fisheye field of view 45° out of range"},
 		{"dark luma", Config{DarkLuma: 300}, "dark luma 300 out of range"},
 		{"view min face", Config{ViewMinFace: 3}, "minimum face size for turned and fisheye views 3 px"},
+		{"view threshold", Config{ViewThreshold: 1.5}, "score threshold for extra views 1.5 out of range"},
 	}
 	for _, tc := range tests {
 		_, err := tc.c.withDefaults()
@@ -65,12 +66,12 @@ func TestConfigInvalid(t *testing.T) {
 // Every face search parameter is in the audit record's string.
 func TestConfigStringRecordsFaceSearch(t *testing.T) {
 	c, err := Config{Face: FaceYuNet2023, MinFace: 16, RotatedFaces: PassOn, QuarterTurnsOnly: true,
-		Contrast: PassOff, Fisheye: PassOn, FisheyeFOV: 190, DarkLuma: 40}.withDefaults()
+		Contrast: PassOff, Fisheye: PassOn, FisheyeFOV: 190, DarkLuma: 40, ViewThreshold: 0.6}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := c.String()
-	for _, want := range []string{"face=yunet2023 ", "min_face=16 ", "view_min_face=20 ", "rotated_faces=on ",
+	for _, want := range []string{"face=yunet2023 ", "min_face=16 ", "view_min_face=20 ", "view_threshold=0.6 ", "rotated_faces=on ",
 		"quarter_turns_only=true ", "contrast=off ", "dark_luma=40 ", "fisheye=on ", "fisheye_fov=190 "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("%q does not record %q", s, want)

@@ -22,6 +22,7 @@ type contrasting struct {
 	nms    float64
 	always bool
 	dark   float64 // mean luma (0-255) below which a frame is dark
+	score  float64 // the least score of a face found on the copy (Config.ViewThreshold)
 	clahe  gocv.CLAHE
 	ycc    gocv.Mat
 	out    gocv.Mat
@@ -37,8 +38,8 @@ const (
 	claheGrid = 8
 )
 
-func newContrasting(inner Detector, nms float64, always bool, dark float64) *contrasting {
-	return &contrasting{inner: inner, nms: nms, always: always, dark: dark,
+func newContrasting(inner Detector, nms float64, always bool, dark, score float64) *contrasting {
+	return &contrasting{inner: inner, nms: nms, always: always, dark: dark, score: score,
 		clahe: gocv.NewCLAHEWithParams(claheClip, image.Pt(claheGrid, claheGrid)),
 		ycc:   gocv.NewMat(), out: gocv.NewMat()}
 }
@@ -68,7 +69,12 @@ func (c *contrasting) detectMin(img gocv.Mat, fine bool, minFace int) ([]Box, er
 	if err != nil {
 		return nil, err
 	}
-	return NMS(append(all, more...), c.nms), nil
+	for _, b := range more {
+		if b.Score >= c.score {
+			all = append(all, b)
+		}
+	}
+	return NMS(all, c.nms), nil
 }
 
 // normalise writes img with CLAHE applied to its luma into c.out.

@@ -21,6 +21,7 @@ type fisheyeViewing struct {
 	always  bool    // PassOn
 	fov     float64 // the lens's field of view across its image circle, degrees
 	minFace int     // smallest face the views' passes are planned for
+	score   float64 // the least score of a face found on a view (Config.ViewThreshold)
 
 	small gocv.Mat // downscaled grey frame, for finding the image circle
 	buf   gocv.Mat // one rendered view
@@ -31,8 +32,8 @@ type fisheyeViewing struct {
 	maps  [][2]gocv.Mat
 }
 
-func newFisheyeViewing(inner Detector, nms float64, always bool, fov float64, minFace int) *fisheyeViewing {
-	return &fisheyeViewing{inner: inner, base: innermost(inner), nms: nms, always: always, fov: fov, minFace: minFace,
+func newFisheyeViewing(inner Detector, nms float64, always bool, fov float64, minFace int, score float64) *fisheyeViewing {
+	return &fisheyeViewing{inner: inner, base: innermost(inner), nms: nms, always: always, fov: fov, minFace: minFace, score: score,
 		small: gocv.NewMat(), buf: gocv.NewMat()}
 }
 
@@ -77,6 +78,9 @@ func (f *fisheyeViewing) detectMin(img gocv.Mat, fine bool, minFace int) ([]Box,
 			return nil, err
 		}
 		for _, b := range boxes {
+			if b.Score < f.score {
+				continue
+			}
 			if fb, ok := clipToFrame(v.boxToFrame(f.lens, b), w, h); ok {
 				all = append(all, fb)
 			}

@@ -78,13 +78,13 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 		if cfg.QuarterTurnsOnly {
 			turns = turns[:2]
 		}
-		c.face = newRotating(c.face, cfg.NMSThreshold, turns, cfg.RotatedFaces == PassOn, cfg.ViewMinFace)
+		c.face = newRotating(c.face, cfg.NMSThreshold, turns, cfg.RotatedFaces == PassOn, cfg.ViewMinFace, cfg.ViewThreshold)
 	}
 	if cfg.Contrast != PassOff {
-		c.face = newContrasting(c.face, cfg.NMSThreshold, cfg.Contrast == PassOn, cfg.DarkLuma)
+		c.face = newContrasting(c.face, cfg.NMSThreshold, cfg.Contrast == PassOn, cfg.DarkLuma, cfg.ViewThreshold)
 	}
 	if cfg.Fisheye != PassOff {
-		c.face = newFisheyeViewing(c.face, cfg.NMSThreshold, cfg.Fisheye == PassOn, cfg.FisheyeFOV, cfg.ViewMinFace)
+		c.face = newFisheyeViewing(c.face, cfg.NMSThreshold, cfg.Fisheye == PassOn, cfg.FisheyeFOV, cfg.ViewMinFace, cfg.ViewThreshold)
 	}
 	// A detector with one pass has nothing to skip: the record says so.
 	c.cfg.SmallFaceEvery = c.SmallFaceEvery()

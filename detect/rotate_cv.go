@@ -17,11 +17,12 @@ type rotating struct {
 	turns   []turn
 	always  bool
 	minFace int
+	score   float64 // the least score of a face found turned (Config.ViewThreshold)
 	buf     gocv.Mat
 }
 
-func newRotating(inner Detector, nms float64, turns []turn, always bool, minFace int) *rotating {
-	return &rotating{inner: inner, nms: nms, turns: turns, always: always, minFace: minFace, buf: gocv.NewMat()}
+func newRotating(inner Detector, nms float64, turns []turn, always bool, minFace int, score float64) *rotating {
+	return &rotating{inner: inner, nms: nms, turns: turns, always: always, minFace: minFace, score: score, buf: gocv.NewMat()}
 }
 
 // Name is the model's: the audit record's detection parameters say which
@@ -55,7 +56,9 @@ func (r *rotating) detectMin(img gocv.Mat, fine bool, minFace int) ([]Box, error
 			return nil, err
 		}
 		for _, b := range boxes {
-			all = append(all, q.back(b, w, h))
+			if b.Score >= r.score {
+				all = append(all, q.back(b, w, h))
+			}
 		}
 	}
 	return NMS(all, r.nms), nil

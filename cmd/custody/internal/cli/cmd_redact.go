@@ -50,8 +50,10 @@ type detectFlags struct {
 	heads              string
 	// Face search: extra views and the smallest face.
 	rotated, contrast, fisheye string
-	fisheyeFOV                 float64
-	minFace                    int
+	fisheyeFOV, viewThreshold  float64
+	darkLuma                   float64
+	minFace, viewMinFace       int
+	quarterTurnsOnly           bool
 }
 
 func (d *detectFlags) register(cmd *cobra.Command) {
@@ -66,7 +68,11 @@ func (d *detectFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&d.contrast, "contrast", detect.PassAuto, "also search a contrast-normalised copy (CLAHE on luma; for detection only, the output is not changed): auto (frames whose mean luma is under 50 of 255), on (every frame), off")
 	fl.StringVar(&d.fisheye, "fisheye", detect.PassAuto, "also search undistorted views of the edge of a fisheye lens's image circle, on the passes that search for the smallest faces: auto (frames that show an image circle), on (every frame; a frame with no circle is taken as a full-frame fisheye), off")
 	fl.Float64Var(&d.fisheyeFOV, "fisheye-fov", 200, "the fisheye lens's field of view across its image circle, in degrees (equidistant lens)")
-	fl.IntVar(&d.minFace, "min-face", 12, "smallest face side, in pixels, the upright search is planned for (smaller: slower; turned and fisheye views are planned for 20 px)")
+	fl.BoolVar(&d.quarterTurnsOnly, "quarter-turns-only", false, "with --rotated-faces, leave out the half turn (three face searches instead of four)")
+	fl.Float64Var(&d.darkLuma, "dark-luma", 50, "with --contrast auto, the mean luma (0 to 255) under which a frame is dark")
+	fl.IntVar(&d.minFace, "min-face", 12, "smallest face side, in pixels, the upright search is planned for (smaller: slower)")
+	fl.IntVar(&d.viewMinFace, "view-min-face", 20, "smallest face side, in pixels, the turned and fisheye views are planned for")
+	fl.Float64Var(&d.viewThreshold, "view-threshold", 0.5, "least score of a face found on an extra view: turned, contrast-normalised or fisheye (the models see more false faces there)")
 	fl.StringVar(&d.models, "models", "", "read the models from this directory instead of those built into custody (default $CUSTODY_MODELS if set); each file is checked by sha256")
 	fl.IntVar(&d.every, "every", redact.DefaultEvery, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; see also --thorough)")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
@@ -94,7 +100,8 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command, inStore bool) (detect.Det
 	}
 	det, warnings, err := detect.OpenComposite(detect.Config{Face: d.face, Text: d.text, ModelsDir: d.models, TextEvery: d.textEvery,
 		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Contrast: d.contrast, Fisheye: d.fisheye,
-		FisheyeFOV: d.fisheyeFOV, MinFace: d.minFace, Heads: d.heads, HeadsEvery: d.headsEvery()})
+		FisheyeFOV: d.fisheyeFOV, MinFace: d.minFace, ViewMinFace: d.viewMinFace, ViewThreshold: d.viewThreshold,
+		QuarterTurnsOnly: d.quarterTurnsOnly, DarkLuma: d.darkLuma, Heads: d.heads, HeadsEvery: d.headsEvery()})
 	if err != nil {
 		return nil, redact.ScanOptions{}, modelsErr(err)
 	}
@@ -217,11 +224,12 @@ smallest faces also search the frame turned a quarter turn each way and
 half a turn (--rotated-faces auto: patients lying down, a camera looking
 down on a bed) and, on a fisheye frame (one that shows its lens's image
 circle), eight undistorted views of the edge of the circle (--fisheye auto,
---fisheye-fov 200). Dark frames (mean luma under 50 of 255) are searched
-again with their contrast normalised (--contrast auto); the output is never
-brightened. Each extra view can only add masks. For speed at the cost of
-faces lying down, small or at a fisheye's edge: --rotated-faces off
---fisheye off --min-face 20.
+--fisheye-fov 200). Dark frames (mean luma under --dark-luma 50 of 255) are
+searched again with their contrast normalised (--contrast auto); the output
+is never brightened. A face found only on one of these extra views must
+score at least --view-threshold 0.5. Each extra view can only add masks.
+For speed at the cost of faces lying down, small or at a fisheye's edge:
+--rotated-faces off --fisheye off --min-face 20.
 
 Models: the default detectors' models are built into custody (see
 custody version); --models DIR or CUSTODY_MODELS reads them from a directory
