@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -109,10 +108,9 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	if opts.Out == "" {
 		return nil, fmt.Errorf("%w: no output given", ErrBadOptions)
 	}
+	// Any other error is the output's to report when it is made.
 	if _, err := os.Lstat(opts.Out); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
 	}
 	prefix := opts.ExhibitPrefix
 	if prefix == "" {
@@ -181,6 +179,19 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	for _, p := range plan {
 		payload.Exhibits = append(payload.Exhibits, p.ExportExhibit)
 	}
+	// The output is made before the export is ledgered, so that one that
+	// cannot be made (a missing folder) leaves no entry for a bundle that
+	// never existed.
+	now := s.Now().UTC()
+	var sk sink
+	if zipForm {
+		sk, err = newZipSink(opts.Out, now)
+	} else {
+		sk, err = newDirSink(opts.Out)
+	}
+	if err != nil {
+		return nil, err
+	}
 	er, err := s.BeginExport(ctx, opts.As, payload, func(st *store.State) error {
 		for _, p := range plan {
 			c := st.Clips[p.Clip]
@@ -194,20 +205,11 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 		return nil
 	})
 	if err != nil {
+		sk.abort()
 		return nil, err
 	}
 	seq := er.Record.Entry.Seq
 
-	now := s.Now().UTC()
-	var sk sink
-	if zipForm {
-		sk, err = newZipSink(opts.Out, now)
-	} else {
-		sk, err = newDirSink(opts.Out)
-	}
-	if err != nil {
-		return nil, err
-	}
 	b := &builder{ctx: ctx, s: s, opts: opts, w: &writer{sink: sk, files: map[string]Digests{}}, rec: er, now: now, plan: plan, recips: recips}
 	res, err := b.build()
 	if err != nil {

@@ -1,20 +1,12 @@
-//go:build cgo
-
 package media
 
-// The decoder's and encoder's ffmpeg command lines are composed here with
-// ffmpeg-go's Stream API, and only composed: startPiped runs them with our
-// own exec.CommandContext, pipes and capped stderr, never ffmpeg-go's
-// Run/Compile (which log every command line and, for an s3:// output name,
-// upload to S3).
-//
-// This is the only file that imports ffmpeg-go, and it builds only with cgo.
-// ffmpeg-go's ffmpeg.go imports aws-sdk-go for those s3:// outputs, and
-// whatever a compiled file imports is linked in and initialised. The
-// decoder and encoder serve redaction, which needs OpenCV (cgo); the
-// CGO_ENABLED=0 verifier build needs only Probe. So decode.go, encode.go and
-// this file are cgo-only, and the police liaison's static binary carries no
-// AWS SDK. Do not import ffmpeg-go from an untagged file.
+// The decoder's and encoder's ffmpeg command lines are decided here and
+// composed by ffargs with ffmpeg-go's Stream API, which is all ffmpeg-go is
+// used for: startPiped runs them with our own exec.CommandContext, pipes
+// and capped stderr. Only media/internal/ffargs imports ffmpeg-go, and
+// only in the full (cgo) build, so that the static binary carries no AWS
+// SDK (see its package comment); this file, the decoder and the encoder
+// build everywhere. Do not import ffmpeg-go anywhere else.
 
 import (
 	"errors"
@@ -23,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	ffmpeg "github.com/u2takey/ffmpeg-go"
+	"github.com/custody-evidence/custody/media/internal/ffargs"
 )
 
 // globalArgs are given to every ffmpeg: quiet, errors only, never reading
@@ -38,17 +30,23 @@ const (
 	pipeOut = "pipe:1"
 )
 
-// compose returns out's command line (without the program name), with the
-// common global options and extra ones. ffmpeg-go reports a malformed graph
-// by panicking; that becomes an error.
-func compose(out *ffmpeg.Stream, extra ...string) (args []string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			args, err = nil, fmt.Errorf("%w: composing the command line: %v", ErrFFmpeg, r)
-		}
-	}()
-	g := append(append([]string(nil), globalArgs...), extra...)
-	return out.GlobalArgs(g...).GetArgs(), nil
+// ErrStaticBuild: the decoder and encoder are not in this build (the
+// CGO_ENABLED=0 one, which has no ffmpeg-go).
+var ErrStaticBuild = ffargs.ErrUnavailable
+
+// compose returns spec's command line (without the program name), with the
+// common global options and extra ones. ffmpeg-go puts global options
+// after the outputs, where ffmpeg applies them as well.
+func compose(spec ffargs.Spec, extra ...string) ([]string, error) {
+	spec.Global = append(append([]string(nil), globalArgs...), extra...)
+	args, err := ffargs.Compose(spec)
+	switch {
+	case errors.Is(err, ffargs.ErrUnavailable):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrFFmpeg, err)
+	}
+	return args, nil
 }
 
 // decoderArgs is the Decoder's command line: the first video stream of
@@ -59,13 +57,12 @@ func decoderArgs(input string, opt DecodeOptions) ([]string, error) {
 	if pixfmt == "" {
 		pixfmt = PixBGR24
 	}
-	in := ffmpeg.Input(input, ffmpeg.KwArgs{
+	spec := ffargs.Spec{Input: input, Output: pipeOut, Streams: []string{"v:0"}, InputArgs: map[string]string{
 		// Stored orientation: the encoder records the rotation again,
 		// and detection rotates for itself.
 		"noautorotate": "",
-	})
-	streams := []*ffmpeg.Stream{in.Get("v:0")}
-	kw := ffmpeg.KwArgs{
+	}}
+	kw := map[string]string{
 		"c:v":     "rawvideo",
 		"pix_fmt": pixfmt,
 		// Neither drop nor duplicate frames, and keep the input's time
@@ -78,15 +75,16 @@ func decoderArgs(input string, opt DecodeOptions) ([]string, error) {
 		"write_index":      "0",
 	}
 	if opt.Audio {
-		streams = append(streams, in.Get("a:0?"))
+		spec.Streams = append(spec.Streams, "a:0?")
 		kw["c:a"] = "copy"
 	}
 	if !opt.Metadata {
 		kw["map_metadata"] = "-1"
 		kw["map_chapters"] = "-1"
 	}
+	spec.OutputArgs = kw
 	// -copyts: the input's own timestamps, not shifted to start at zero.
-	return compose(ffmpeg.Output(streams, pipeOut, kw), "-copyts")
+	return compose(spec, "-copyts")
 }
 
 // encoderArgs is the Encoder's command line: NUT from a Decoder on stdin
@@ -98,13 +96,12 @@ func encoderArgs(out string, hasAudio bool, s encodeSettings, opt EncodeOptions)
 			return nil, err
 		}
 	}
-	in := ffmpeg.Input(pipeIn, ffmpeg.KwArgs{
+	spec := ffargs.Spec{Input: pipeIn, Output: out, Streams: []string{"v:0"}, InputArgs: map[string]string{
 		"format": "nut",
 		// Undo the decoder's pipe offset exactly (under -copyts).
 		"itsoffset": "-" + strconv.Itoa(pipeOffset),
-	})
-	streams := []*ffmpeg.Stream{in.Get("v:0")}
-	kw := ffmpeg.KwArgs{
+	}}
+	kw := map[string]string{
 		"format":          s.format,
 		"c:v":             s.codec,
 		"preset":          s.preset,
@@ -128,7 +125,7 @@ func encoderArgs(out string, hasAudio bool, s encodeSettings, opt EncodeOptions)
 		}
 	}
 	if hasAudio {
-		streams = append(streams, in.Get("a:0"))
+		spec.Streams = append(spec.Streams, "a:0")
 		if opt.Audio == nil {
 			kw["c:a"] = "copy"
 		} else {
@@ -167,7 +164,8 @@ func encoderArgs(out string, hasAudio bool, s encodeSettings, opt EncodeOptions)
 	default:
 		kw["movflags"] = "+faststart"
 	}
-	return compose(ffmpeg.Output(streams, out, kw), "-copyts", "-y")
+	spec.OutputArgs = kw
+	return compose(spec, "-copyts", "-y")
 }
 
 // outputFile turns the path of a file the caller created into the name

@@ -1,16 +1,17 @@
-//go:build cgo
-
 package media
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custody-evidence/custody/media/internal/ffargs"
 )
 
 const argvGolden = "testdata/ffmpeg-argv.golden"
@@ -21,6 +22,7 @@ const argvGolden = "testdata/ffmpeg-argv.golden"
 // argument a line under each case; run with -update to rewrite it, and
 // review the diff.
 func TestArgvGolden(t *testing.T) {
+	needFullBuild(t)
 	decode := []struct {
 		name  string
 		input string
@@ -190,6 +192,7 @@ func TestOutputNameNeverS3(t *testing.T) {
 // "s3://bucket/x.mp4" would be) is written to that local file, and the
 // recorded command line names it by its absolute path.
 func TestFileEncoderS3Name(t *testing.T) {
+	needFullBuild(t)
 	dir := t.TempDir()
 	in := makeClip(t, dir, "in.mp4", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=0.3",
 		"-c:v", "libx264", "-preset", "ultrafast")
@@ -226,5 +229,32 @@ func TestFileEncoderS3Name(t *testing.T) {
 	}
 	if n := len(framePTS(t, local)); n != 3 {
 		t.Errorf("%s has %d frames, want 3", local, n)
+	}
+}
+
+// TestStaticBuildRefuses: the decoder and encoder compose their command
+// lines in the full build, and in the static build (no ffmpeg-go) refuse
+// with ErrStaticBuild before starting anything.
+func TestStaticBuildRefuses(t *testing.T) {
+	set, err := (&EncodeOptions{}).defaults(64, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, derr := decoderArgs("/in.mp4", DecodeOptions{})
+	_, eerr := encoderArgs(pipeOut, false, set, EncodeOptions{})
+	for name, err := range map[string]error{"decoder": derr, "encoder": eerr} {
+		switch {
+		case ffargs.Available && err != nil:
+			t.Errorf("full build: %s command line: %v", name, err)
+		case !ffargs.Available && !errors.Is(err, ErrStaticBuild):
+			t.Errorf("static build: %s command line: %v, want ErrStaticBuild", name, err)
+		}
+	}
+	if ffargs.Available {
+		return
+	}
+	in := filepath.Join(t.TempDir(), "in.mp4")
+	if _, err := NewDecoder(context.Background(), in, DecodeOptions{}); !errors.Is(err, ErrStaticBuild) && !errors.Is(err, ErrToolMissing) {
+		t.Errorf("static build: NewDecoder: %v", err)
 	}
 }

@@ -1,8 +1,3 @@
-//go:build cgo
-
-// The encoder builds only with cgo, as command.go explains: its command
-// line comes from ffmpeg-go.
-
 package media
 
 import (

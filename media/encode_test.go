@@ -1,5 +1,3 @@
-//go:build cgo
-
 package media
 
 import (
@@ -20,6 +18,7 @@ import (
 // model, serial, title, encoder, creation time, per-stream handler names)
 // are gone from the output unless KeepMetadata.
 func TestMetadataStripped(t *testing.T) {
+	needFullBuild(t)
 	dir := t.TempDir()
 	secrets := map[string]string{
 		"location":      "+51.5074-000.1278/",
@@ -125,6 +124,7 @@ func crossings(s []float64) float64 {
 // TestAudioMute: the muted range is silent (or a 1 kHz bleep), the rest of
 // the audio is the original tone, and the timing is unchanged.
 func TestAudioMute(t *testing.T) {
+	needFullBuild(t)
 	dir := t.TempDir()
 	in := makeClip(t, dir, "in.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=3",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
@@ -169,6 +169,7 @@ func TestAudioMute(t *testing.T) {
 // TestStreamEncoder: a fragmented MP4 written to an io.Writer keeps frames,
 // timestamps, audio and rotation.
 func TestStreamEncoder(t *testing.T) {
+	needFullBuild(t)
 	dir := t.TempDir()
 	clip := makeClip(t, dir, "in.mp4", "-f", "lavfi", "-i", "testsrc2=size=240x320:rate=30:duration=2",
 		"-f", "lavfi", "-i", "sine=sample_rate=48000:duration=2", "-vf", `select=not(eq(mod(n\,3)\,1))`, "-fps_mode", "vfr",
@@ -229,6 +230,7 @@ func TestStreamEncoder(t *testing.T) {
 // TestEncoderErrors: options ffmpeg cannot honour fail before any work,
 // with one-line messages.
 func TestEncoderErrors(t *testing.T) {
+	needFullBuild(t)
 	dir := t.TempDir()
 	in := makeClip(t, dir, "in.avi", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=0.4",
 		"-f", "lavfi", "-i", "sine=duration=0.4", "-c:v", "mjpeg", "-c:a", "pcm_s16le", "-shortest")

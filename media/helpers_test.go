@@ -7,7 +7,17 @@ import (
 	"testing"
 
 	"github.com/custody-evidence/custody/internal/testenv"
+	"github.com/custody-evidence/custody/media/internal/ffargs"
 )
+
+// needFullBuild skips a test that runs the decoder or encoder in the
+// static (CGO_ENABLED=0) build, which leaves ffmpeg-go out: see ffargs.
+func needFullBuild(t testing.TB) {
+	t.Helper()
+	if !ffargs.Available {
+		t.Skip("the decoder and encoder are in the full (cgo) build only")
+	}
+}
 
 // run and makeClip are the shared test helpers under their short names.
 var (

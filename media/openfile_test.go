@@ -1,5 +1,3 @@
-//go:build cgo
-
 package media
 
 import (
@@ -19,6 +17,7 @@ import (
 // that has no name until the caller links it: nothing is in the directory
 // until then.
 func TestOpenFileEncoderUnnamed(t *testing.T) {
+	needFullBuild(t)
 	dir := t.TempDir()
 	in := makeClip(t, dir, "in.mp4", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=0.5",
 		"-c:v", "libx264", "-preset", "ultrafast")

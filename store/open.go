@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/custody-evidence/custody/internal/atomicfile"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,11 +68,19 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 	if opts.As == nil && s.signer == nil {
 		return nil, ErrLocked
 	}
+	// Any other error is the output's to report when it is made.
 	if _, err := os.Lstat(opts.Out); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	}
+	// The plaintext has no name until it is complete and checked: a kill
+	// at any point leaves nothing (see atomicfile.Create). It is made
+	// before anything is ledgered, so that an output that cannot be made
+	// (a missing folder) spends no grant and logs no access.
+	out, err := atomicfile.Create(filepath.Dir(opts.Out), filepath.Base(opts.Out), 0o600)
+	if err != nil {
 		return nil, err
 	}
+	defer out.Close()
 	l, _, err := s.ReadLedger()
 	if err != nil {
 		return nil, err
@@ -177,13 +184,6 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 		return nil, err
 	}
 
-	// The plaintext has no name until it is complete and checked: a kill
-	// at any point leaves nothing (see atomicfile.Create).
-	out, err := atomicfile.Create(filepath.Dir(opts.Out), filepath.Base(opts.Out), 0o600)
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close()
 	_, err = seal.Open(ctx, out, src, ids, clip.Object.SHA256, opts.Progress)
 	if err != nil {
 		if errors.Is(err, seal.ErrHashMismatch) {

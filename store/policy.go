@@ -119,33 +119,30 @@ func ParseDuration(s string) (time.Duration, error) {
 	return days + d, nil
 }
 
-// FormatDuration writes whole days as "2d" and trims zero units.
+// FormatDuration writes a duration to the second in the units
+// ParseDuration reads back: whole days as "d", then h, m and s, leaving
+// out the zero ones ("2d", "2d10m", "1h30m", "45s", "-30m"; zero is "0s").
+// Each unit is formatted from its own count, never by trimming a longer
+// string, so no digit of a count is lost ("30m", not "3").
 func FormatDuration(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
+	d = d.Round(time.Second)
+	if d == 0 {
+		return "0s"
 	}
 	var b strings.Builder
-	if neg {
+	if d < 0 {
 		b.WriteByte('-')
+		d = -d
 	}
-	if days := d / (24 * time.Hour); days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-		d -= days * 24 * time.Hour
-		if d == 0 {
-			return b.String()
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
 		}
 	}
-	s := d.Round(time.Second).String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		s = "0s"
-		if b.Len() > 0 {
-			return b.String()
-		}
-	}
-	b.WriteString(s)
 	return b.String()
 }
 

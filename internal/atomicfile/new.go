@@ -49,12 +49,12 @@ func Create(dir, base string, perm os.FileMode) (*File, error) {
 			return &File{f: f, dir: dir}, nil
 		}
 		if !errors.Is(err, errNoTmpfile) {
-			return nil, err
+			return nil, dirError(err, dir, base)
 		}
 	}
 	f, err := createLocked(dir, base)
 	if err != nil {
-		return nil, err
+		return nil, dirError(err, dir, base)
 	}
 	if err := f.Chmod(perm); err != nil {
 		f.Close()
@@ -180,7 +180,7 @@ func TempDir(parent, base string, perm os.FileMode) (*Dir, error) {
 	for range 10 {
 		p, err := os.MkdirTemp(parent, "."+safeBase(base)+partialMarker+"*")
 		if err != nil {
-			return nil, err
+			return nil, dirError(err, parent, base)
 		}
 		l, err := os.Open(p)
 		if err == nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -42,7 +43,8 @@ Entries that break a governance rule or look like misuse are flagged:
   clock override), shred-early
 
 --since takes an RFC 3339 time or a duration ago (24h, 7d). --anomalies
-prints only flagged entries.`,
+prints only flagged entries, or a line saying none were found in how many
+entries (with --json: "entries": [] and "examined": N).`,
 		Example: `  custody log --store /srv/custody --clip 3f5a9c0d12ab
   custody log --store /srv/custody --actor nina --since 7d --json
   custody log --store /srv/custody --anomalies`,
@@ -55,7 +57,6 @@ prints only flagged entries.`,
 				}
 				filter.Since = t
 			}
-			filter.AnomaliesOnly = anomalies
 			s, err := f.open()
 			if err != nil {
 				return err
@@ -64,62 +65,26 @@ prints only flagged entries.`,
 			if err != nil {
 				return err
 			}
-			lines, err := st.Log(filter)
+			r, err := buildLogReport(st, filter, anomalies)
 			if err != nil {
 				return err
 			}
-			flagged := 0
-			for _, ln := range lines {
-				if len(ln.Flags) > 0 {
-					flagged++
-				}
-			}
 			// A ledger that lost entries refuses every write, so nothing
 			// in it can say so: the log checks, as the writers do.
-			integrity := ""
 			if err := s.Check(cmd.Context()); errors.Is(err, store.ErrRolledBack) {
-				integrity = err.Error()
+				r.Integrity = err.Error()
 			} else if err != nil {
 				return err
 			}
 			// Failed attempts nobody could sign for wait outside the
 			// ledger until the next write; they are anomalies all the same.
-			pending, err := s.PendingAttempts(st)
-			if err != nil {
+			if r.Pending, err = s.PendingAttempts(st); err != nil {
 				return err
 			}
 			if f.json {
-				if lines == nil {
-					lines = []store.LogLine{}
-				}
-				if pending == nil {
-					pending = []store.Attempt{}
-				}
-				out := map[string]any{"entries": lines, "flagged": flagged, "pending_attempts": pending}
-				if integrity != "" {
-					out["rolled_back"] = integrity
-				}
-				return e.json(out)
+				return e.json(r.jsonOut())
 			}
-			if integrity != "" {
-				fmt.Fprintf(e.stdout, "!! LEDGER-ROLLED-BACK: %s (writes are refused; see custody verify --store and custody recover-ledger)\n", integrity)
-			}
-			for _, ln := range lines {
-				clip := ln.Clip
-				if clip == "" {
-					clip = "-"
-				}
-				fmt.Fprintf(e.stdout, "#%-5d %s  %-10s %-12s %-12s %s\n", ln.Seq, ln.Time, ln.Actor, ln.Action, clip, ln.Summary)
-				for _, a := range ln.Flags {
-					fmt.Fprintf(e.stdout, "       !! %s: %s\n", strings.ToUpper(a.Code), a.Msg)
-				}
-			}
-			if flagged > 0 {
-				fmt.Fprintf(e.stdout, "%d entr(ies) flagged\n", flagged)
-			}
-			for _, a := range pending {
-				fmt.Fprintf(e.stdout, "pending %s  %-10s !! FAILED-ATTEMPT: %s%s (not ledgered yet: the next write ledgers it)\n", a.Time, a.User, a.Kind, keyOf(a.Key))
-			}
+			writeLogText(e.stdout, r)
 			return nil
 		},
 	}
@@ -138,4 +103,80 @@ func keyOf(fp string) string {
 		return ""
 	}
 	return " by key " + fp
+}
+
+// logReport is what custody log prints.
+type logReport struct {
+	Lines         []store.LogLine // the entries to print
+	Examined      int             // entries the filter (--clip, --actor, --since) selected
+	Flagged       int             // of those, the flagged ones
+	AnomaliesOnly bool
+	Integrity     string // the rollback, if the ledger no longer extends its checkpoint
+	Pending       []store.Attempt
+}
+
+// buildLogReport selects the entries, and only the flagged ones with
+// anomaliesOnly, counting how many the filter selected.
+func buildLogReport(st *store.State, filter store.LogFilter, anomaliesOnly bool) (logReport, error) {
+	filter.AnomaliesOnly = false
+	all, err := st.Log(filter)
+	if err != nil {
+		return logReport{}, err
+	}
+	r := logReport{Examined: len(all), AnomaliesOnly: anomaliesOnly, Lines: []store.LogLine{}}
+	for _, ln := range all {
+		if len(ln.Flags) > 0 {
+			r.Flagged++
+		}
+		if len(ln.Flags) > 0 || !anomaliesOnly {
+			r.Lines = append(r.Lines, ln)
+		}
+	}
+	return r, nil
+}
+
+func (r logReport) jsonOut() map[string]any {
+	pending := r.Pending
+	if pending == nil {
+		pending = []store.Attempt{}
+	}
+	out := map[string]any{"entries": r.Lines, "examined": r.Examined, "flagged": r.Flagged, "pending_attempts": pending}
+	if r.Integrity != "" {
+		out["rolled_back"] = r.Integrity
+	}
+	return out
+}
+
+// writeLogText prints the report as text; with --anomalies and nothing to
+// flag it says so, rather than printing nothing.
+func writeLogText(w io.Writer, r logReport) {
+	if r.Integrity != "" {
+		fmt.Fprintf(w, "!! LEDGER-ROLLED-BACK: %s (writes are refused; see custody verify --store and custody recover-ledger)\n", r.Integrity)
+	}
+	for _, ln := range r.Lines {
+		clip := ln.Clip
+		if clip == "" {
+			clip = "-"
+		}
+		fmt.Fprintf(w, "#%-5d %s  %-10s %-12s %-12s %s\n", ln.Seq, ln.Time, ln.Actor, ln.Action, clip, ln.Summary)
+		for _, a := range ln.Flags {
+			fmt.Fprintf(w, "       !! %s: %s\n", strings.ToUpper(a.Code), a.Msg)
+		}
+	}
+	if r.Flagged > 0 {
+		fmt.Fprintf(w, "%d entr(ies) flagged\n", r.Flagged)
+	}
+	for _, a := range r.Pending {
+		fmt.Fprintf(w, "pending %s  %-10s !! FAILED-ATTEMPT: %s%s (not ledgered yet: the next write ledgers it)\n", a.Time, a.User, a.Kind, keyOf(a.Key))
+	}
+	if r.AnomaliesOnly && r.Flagged == 0 && len(r.Pending) == 0 && r.Integrity == "" {
+		fmt.Fprintf(w, "no anomalies found in %d %s\n", r.Examined, plural(r.Examined, "entry", "entries"))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

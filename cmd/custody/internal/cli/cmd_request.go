@@ -26,9 +26,13 @@ are flagged by custody log.
 --purpose redact asks to run the redactor on the original instead
 (custody redact --store): the plaintext then goes only to ffmpeg, and the
 redacted version is sealed for the DPOs. An approval is good for its
-purpose only: an approved redaction does not open the clip.`,
+purpose only: an approved redaction does not open the clip.
+
+custody request list shows the requests, pending ones by default, with
+their approvals and state.`,
 		Example: `  custody request --store /srv/custody 3f5a9c0d12ab --reason "patient complaint" --incident INC-2211 -i ~/.ssh/id_ed25519 --json
-  custody request --store /srv/custody 3f5a9c0d12ab --purpose redact --reason "police request" --incident NPT-1142 -i ~/.ssh/id_ed25519`,
+  custody request --store /srv/custody 3f5a9c0d12ab --purpose redact --reason "police request" --incident NPT-1142 -i ~/.ssh/id_ed25519
+  custody request list --store /srv/custody --state all`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Reason == "" || opts.Incident == "" {
@@ -49,6 +53,7 @@ purpose only: an approved redaction does not open the clip.`,
 			return nil
 		},
 	}
+	cmd.AddCommand(newRequestListCmd(e))
 	f.register(e, cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Reason, "reason", "", "why you need the original")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/custody-evidence/custody/bundle"
+	"github.com/custody-evidence/custody/internal/atomicfile"
 	"github.com/custody-evidence/custody/manifest"
 	"github.com/custody-evidence/custody/media"
 	"github.com/custody-evidence/custody/seal"
@@ -121,10 +122,15 @@ func printError(stderr io.Writer, err error) {
 func autoHints(err error) []string {
 	var u usageError
 	var h hinted
+	var nd *atomicfile.NoDirError
 	if errors.As(err, &h) {
 		return nil
 	}
 	switch {
+	case errors.As(err, &nd) && nd.NotDir:
+		return []string{fmt.Sprintf("%s is a file: choose an output path in an existing folder", nd.Dir)}
+	case errors.As(err, &nd):
+		return []string{fmt.Sprintf("create the folder first (mkdir -p %s), or choose an output path in an existing folder", nd.Dir)}
 	case errors.As(err, &u):
 		return []string{"run the command with --help for usage and examples"}
 	case errors.Is(err, store.ErrNoStore):
