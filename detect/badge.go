@@ -22,13 +22,16 @@ func personZone(f Box) image.Rectangle {
 	)
 }
 
-// wearer returns the largest face whose person zone holds the centre of r.
-func wearer(r image.Rectangle, faces []Box) (Box, bool) {
+// wearer returns the largest face (or head: see anchors) whose person
+// zone holds the centre of r, as the face box it implies (a head's face
+// is a share of its width).
+func wearer(r image.Rectangle, people []Box) (Box, bool) {
 	c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
 	var best Box
 	found := false
-	for _, f := range faces {
-		if f.Label == LabelFace && c.In(personZone(f)) && (!found || f.Area() > best.Area()) {
+	for _, a := range anchors(people) {
+		f := a.faceBox()
+		if c.In(personZone(f)) && (!found || f.Area() > best.Area()) {
 			best, found = f, true
 		}
 	}
@@ -117,14 +120,31 @@ func guessCard(c textCluster, face Box) image.Rectangle {
 	up := math.Max(1.4*cw, 9*l)
 	down := math.Max(0.9*cw, 5*l)
 	if face.H > 0 {
-		reach := 1.2 * float64(face.H)
+		reach := guessReach * float64(face.H)
 		side, up, down = math.Min(side, reach), math.Min(up, reach), math.Min(down, reach)
+		// Text already as large as a card leaves less card around it:
+		// the card is at most guessCardW × guessCardH face widths.
+		u, ch := float64(face.W), float64(c.bounds.Dy())
+		side = math.Min(side, math.Max(l, guessCardW*u-cw))
+		up = math.Min(up, math.Max(l, guessCardH*u-ch))
+		down = math.Min(down, math.Max(l, guessCardH*u-ch))
 	}
 	return image.Rect(
 		c.bounds.Min.X-int(math.Ceil(side)), c.bounds.Min.Y-int(math.Ceil(up)),
 		c.bounds.Max.X+int(math.Ceil(side)), c.bounds.Max.Y+int(math.Ceil(down)),
 	)
 }
+
+// guessCardW and guessCardH bound the card a guess is made for, in face
+// widths: at most a face wide (more when turned lengthways) and 1.6 high.
+const (
+	guessCardW = 1.2
+	guessCardH = 1.8
+)
+
+// guessReach bounds a guessed card, in face heights from its text: a
+// card is about a face wide at most.
+const guessReach = 0.9
 
 // cardSearchWindow is where findCard looks for a card outline around c:
 // the guessed card extent, which contains every plausible card.
@@ -158,6 +178,9 @@ func plausibleCard(r image.Rectangle, fill float64, c textCluster) bool {
 type carriedText struct {
 	box  Box
 	face Box
+	// kept counts the passes since the card was last found (see
+	// keptCards).
+	kept int
 }
 
 // moveWithWearer maps the text masks of the last text pass onto a frame
@@ -198,7 +221,7 @@ func matchFace(old Box, faces []Box) (Box, bool) {
 	ox, oy := center(old)
 	reach := 3 * float64(max(old.W, old.H))
 	for _, f := range faces {
-		if f.Label != LabelFace || f.Area() == 0 {
+		if f.Label != old.Label || f.Area() == 0 {
 			continue
 		}
 		if iou := IoU(old, f); iou > bestIoU {
@@ -218,3 +241,82 @@ func matchFace(old Box, faces []Box) (Box, bool) {
 	}
 	return best, bestIoU > 0 || !math.IsInf(bestDist, 1)
 }
+
+// cardKeepPasses is how many text passes a worn card that is not found
+// again is kept (moved with its wearer) while the wearer is in view: a
+// card turned edge-on or blurred for a moment is still there.
+const cardKeepPasses = 2
+
+// keptCards returns the worn cards of the previous pass (prev) whose
+// wearer is among people but which no card of this pass (found) stands
+// for, moved with the wearer, until they have been kept cardKeepPasses
+// times.
+func keptCards(prev []carriedText, people []Box, found []carriedText) []carriedText {
+	var out []carriedText
+	for _, p := range prev {
+		if p.face.Area() == 0 || p.kept >= cardKeepPasses {
+			continue
+		}
+		f, ok := matchFace(p.face, people)
+		if !ok {
+			continue
+		}
+		moved := moveWithWearer([]carriedText{p}, people)[0]
+		again := false
+		for _, c := range found {
+			if c.face.Area() > 0 && IoU(c.face, f) > 0.3 || IoU(c.box, moved) > 0.3 {
+				again = true
+				break
+			}
+		}
+		if !again {
+			out = append(out, carriedText{box: moved, face: f, kept: p.kept + 1})
+		}
+	}
+	return out
+}
+
+// joinCard reports whether text r is taken care of by one of the card
+// masks in cards: most of it (cardTextInside) lies under one already, or
+// it overlaps one and the card grown to hold it stays card-sized (at most
+// cardJoinGrowth times its area, or no larger than a card its wearer can
+// wear: the card's outline was found short of its text, or only its
+// header was). Text it does not take is masked on its own (textCards).
+func joinCard(r image.Rectangle, cards []carriedText) (int, bool) {
+	for i, c := range cards {
+		cr := c.box.Rect()
+		in := area(r.Intersect(cr))
+		if in >= cardTextInside*area(r) {
+			return i, true
+		}
+		if in == 0 && (c.face.W == 0 || !r.Inset(-int(cardJoinGap*float64(c.face.W))).Overlaps(cr)) {
+			continue // neither on the card nor next to it
+		}
+		if u := cr.Union(r); area(u) <= cardJoinGrowth*area(cr) || c.face.W > 0 && cardFits(u, c.face) {
+			cards[i].box = boxFromRect(u, c.box.Score, c.box.Label)
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// growCard grows card mask i of cards to take in the outline found
+// around its text (findCard), when that at most cardOutlineGrowth times
+// its area: a card found in part under a face (or under the photo on the
+// card, taken for a face) is completed by the outline around its name.
+func growCard(cards []carriedText, i int, outline image.Rectangle) {
+	cr := cards[i].box.Rect()
+	if u := cr.Union(outline); area(u) <= cardOutlineGrowth*area(cr) {
+		cards[i].box = boxFromRect(u, cards[i].box.Score, cards[i].box.Label)
+	}
+}
+
+// cardOutlineGrowth bounds growCard.
+const cardOutlineGrowth = 2.5
+
+// cardTextInside is the share of a text region under a card mask that
+// counts as the card's own text.
+const cardTextInside = 0.9
+
+// cardJoinGrowth bounds how much a card mask grows to take in its text.
+const cardJoinGrowth = 1.6

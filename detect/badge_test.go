@@ -81,8 +81,8 @@ func TestGuessCardCoversCommonLayouts(t *testing.T) {
 func TestGuessCardClampedByFace(t *testing.T) {
 	c := textCluster{bounds: image.Rect(100, 100, 154, 193), lineH: 54}
 	g := guessCard(c, Box{X: 90, Y: 0, W: 60, H: 50, Label: LabelFace})
-	if want := image.Rect(40, 40, 214, 253); g != want {
-		t.Errorf("guessCard = %v, want %v (1.2 face heights around the text)", g, want)
+	if want := image.Rect(55, 55, 199, 238); g != want {
+		t.Errorf("guessCard = %v, want %v (0.9 face heights around the text)", g, want)
 	}
 }
 

@@ -28,6 +28,11 @@ const (
 	TextAll = "all"
 	// TextNone masks no text.
 	TextNone = "none"
+	// TextBadgeZone is TextBadges with the whole badge zone of every face
+	// and head masked (chest and lanyard area: see anchor.zone) instead
+	// of the card found in it: for a DPO who would rather lose the shirt
+	// than risk a name.
+	TextBadgeZone = "badge-zone"
 )
 
 // DefaultHaarDir is where Debian's opencv-data installs the cascades.
@@ -42,8 +47,8 @@ type Config struct {
 	// FaceHaar. A missing model is an error, for "auto" too: nothing falls
 	// back to a weaker detector (see Composite.Weaker).
 	Face string
-	// Text is one of TextBadges (or "", the same), TextAll, TextNone. A
-	// missing text model is an error.
+	// Text is one of TextBadges (or "", the same), TextBadgeZone,
+	// TextAll, TextNone. A missing text model is an error.
 	Text string
 	// ModelsDir is the --models flag value; "" resolves through ModelsDir
 	// ($CUSTODY_MODELS, then the models built into the binary).
@@ -210,9 +215,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configError("unknown face detector %q (want auto, yunet2023, yunet, ultraface, ssd or haar)", c.Face)
 	}
 	switch c.Text {
-	case "", TextBadges, TextAll, TextNone:
+	case "", TextBadges, TextAll, TextNone, TextBadgeZone:
 	default:
-		return c, configError("unknown text mode %q (want badges, all or none)", c.Text)
+		return c, configError("unknown text mode %q (want badges, badge-zone, all or none)", c.Text)
 	}
 	if c.RotatedFaces == "" {
 		c.RotatedFaces = PassAuto

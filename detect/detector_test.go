@@ -561,8 +561,42 @@ func TestTextEveryCarriesWornBadges(t *testing.T) {
 			}
 		}
 	}
-	if got, err := c.DetectText(blank, moved); err != nil || len(got) != 0 {
+	// Call 4 runs the model: on the blank frame it finds nothing, and
+	// with no wearer in view nothing is kept.
+	if got, err := c.DetectText(blank, nil); err != nil || len(got) != 0 {
 		t.Errorf("call 4 should run the model on the blank frame: %v %v", got, err)
+	}
+}
+
+// A worn card not found again on a text pass while its wearer is still in
+// view is kept, moved with the wearer, for cardKeepPasses passes, then
+// dropped: a card turned edge-on for a moment stays masked.
+func TestWornCardKeptWhileWearerInView(t *testing.T) {
+	img, _ := badgeScene(t, color.RGBA{R: 245, G: 245, B: 245}, true, 0)
+	defer img.Close()
+	blank := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), img.Rows(), img.Cols(), gocv.MatTypeCV8UC3)
+	defer blank.Close()
+	c := openT(t, Config{Face: FaceYuNet, Text: TextBadges})
+	faces, err := c.DetectFaces(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.DetectText(img, faces)
+	if err != nil || len(first) == 0 {
+		t.Fatalf("first pass: %v %v", first, err)
+	}
+	for pass := 1; pass <= cardKeepPasses+1; pass++ {
+		got, err := c.DetectText(blank, faces)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := len(first)
+		if pass > cardKeepPasses {
+			want = 0
+		}
+		if len(got) != want {
+			t.Errorf("blank pass %d: %v, want %d boxes", pass, got, want)
+		}
 	}
 }
 

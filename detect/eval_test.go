@@ -420,7 +420,7 @@ const benchEllipseMargin = 0.2072
 // benchScore runs d on every image of set and scores what redact would
 // paint for its boxes with the default margin and shape: faces as the
 // ellipse inscribed in the box grown by benchEllipseMargin, text as the
-// box grown by DefaultMargin. Tracking and cadence are left out: this is
+// box grown by TextMargin. Tracking and cadence are left out: this is
 // the detector alone.
 func benchScore(t testing.TB, d Detector, set *evalset.Set) *evalset.Result {
 	t.Helper()
@@ -445,7 +445,7 @@ func benchScore(t testing.TB, d Detector, set *evalset.Set) *evalset.Result {
 		for _, b := range boxes {
 			m := evalset.Mask{Label: string(b.Label)}
 			if b.Label == LabelText {
-				m.Rect = Expand(b, DefaultMargin, bounds).Rect()
+				m.Rect = Expand(b, TextMargin, bounds).Rect()
 			} else {
 				m.Rect, m.Ellipse = Expand(b, benchEllipseMargin, bounds).Rect(), true
 			}

@@ -40,6 +40,8 @@ func TestLeakMats(t *testing.T) {
 		{Face: FaceUltraFace, Text: TextAll},
 		{Face: FaceSSD, Text: TextNone, RotatedFaces: PassOn},
 		{Face: FaceHaar, Text: TextBadges},
+		{Face: FaceYuNet, Text: TextBadgeZone},
+		{Face: FaceYuNet, Text: TextBadges, TextEvery: 2}, // card outlines between text passes
 	} {
 		// The person pass has its own leak test (heads_leak_test.go).
 		cfg.ModelsDir, cfg.Heads = sharedModels(t), HeadsOff
@@ -59,6 +61,8 @@ func TestLeakMats(t *testing.T) {
 				sz := image.Pt(64+32*i, 96)
 				small := resized(frames[1], sz)
 				d.DetectText(small, nil)
+				// The card finder, on a face at the edge of the frame.
+				d.DetectText(small, []Box{{X: sz.X / 3, Y: 10, W: 30, H: 30, Score: 0.9, Label: LabelFace}})
 				small.Close()
 			}
 		}

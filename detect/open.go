@@ -260,7 +260,7 @@ func (c *Composite) Detect(img gocv.Mat) ([]Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	text, err := c.DetectText(img, faces)
+	text, err := c.DetectText(img, append(append([]Box(nil), faces...), heads...))
 	if err != nil {
 		return nil, err
 	}
@@ -297,79 +297,14 @@ func (c *Composite) detectFaces(img gocv.Mat, full bool) ([]Box, error) {
 	return c.face.Detect(img)
 }
 
-// DetectText runs the text detector and applies the text mode, using the
-// faces (from DetectFaces, or tracked) to tell what a person wears:
-//
-//   - text on a person (see personZone) is grown to the card it is printed
-//     on: the card outline if one is visible, else a guess from the text
-//     size that covers the photo of both portrait and landscape cards;
-//   - text inside a visible card-sized outline is masked as a card even
-//     with no face in view (a badge on someone whose head is out of frame,
-//     an ID card held up);
-//   - in mode all, every other text region is masked too.
-//
-// The returned boxes are labelled text. With Config.TextEvery above 1 the
-// model runs on every TextEvery-th call only; the calls in between return
-// the last pass's boxes, worn ones moved with their wearer's face.
+// DetectText finds the badges and ID cards worn by the people whose faces
+// (and heads, LabelHead) are given, and the text the mode masks: see
+// detectBadges. The returned boxes are labelled text. With
+// Config.TextEvery above 1 it runs on every TextEvery-th call only; the
+// calls in between return the last pass's boxes, worn ones moved with
+// their wearer's face.
 func (c *Composite) DetectText(img gocv.Mat, faces []Box) ([]Box, error) {
-	if c.text == nil {
-		return nil, nil
-	}
-	if err := checkFrame(img); err != nil {
-		return nil, err
-	}
-	size := image.Pt(img.Cols(), img.Rows())
-	if !c.textDue(img) {
-		c.textCalls++
-		return moveWithWearer(c.carry, faces), nil
-	}
-	c.textCalls = 1
-	c.carry, c.carrySize = nil, size
-	regions, err := c.text.textRegions(img, c.cfg)
-	if err != nil {
-		c.textCalls = 0
-		return nil, err
-	}
-	if len(regions) == 0 {
-		return nil, nil
-	}
-	gray := gocv.NewMat()
-	defer gray.Close()
-	gocv.CvtColor(img, &gray, gocv.ColorBGRToGray)
-	w, h := img.Cols(), img.Rows()
-	frameArea := w * h
-	var out []Box
-	wornBy := map[Box]Box{}
-	for _, cl := range clusterText(regions) {
-		card, found := findCard(gray, cl)
-		face, worn := wearer(cl.bounds, faces)
-		var r image.Rectangle
-		switch {
-		case worn && found:
-			r = card.Union(cl.bounds)
-		case worn:
-			r = guessCard(cl, face)
-		case found && card.Dx()*card.Dy() <= frameArea/8:
-			r = card.Union(cl.bounds)
-		case c.textMode == TextAll:
-			out = append(out, cl.boxes...)
-			continue
-		default:
-			continue
-		}
-		pad := max(2, cl.lineH/4)
-		r = r.Inset(-pad).Intersect(image.Rect(0, 0, w, h))
-		b := boxFromRect(r, cl.score, LabelText)
-		out = append(out, b)
-		if worn {
-			wornBy[b] = face
-		}
-	}
-	out = NMS(out, 0.7)
-	for _, b := range out {
-		c.carry = append(c.carry, carriedText{box: b, face: wornBy[b]})
-	}
-	return out, nil
+	return c.detectBadges(img, faces)
 }
 
 // Close releases every network.

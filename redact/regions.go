@@ -23,7 +23,14 @@ func (r region) box() detect.Box {
 
 // effectiveMargin is the margin actually applied to a box of this label
 // with this shape: an ellipse needs a little more to cover the whole box.
+// Text boxes (cards, text lines) come from detect already grown to what
+// must be hidden, and get detect.TextMargin: a card grown by the face
+// margin would be twice its area, and what it hides of the wearer is
+// evidence.
 func effectiveMargin(margin float64, shape Shape, label detect.Label) float64 {
+	if label == detect.LabelText {
+		return min(margin, detect.TextMargin)
+	}
 	if shape == ShapeEllipse && label != detect.LabelText && margin < minEllipseMargin {
 		return minEllipseMargin
 	}
