@@ -123,7 +123,7 @@ func BenchmarkYuNetSinglePass1080p(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	d := c.face.(*scaledDetector)
+	d := innermost(c.face).(*scaledDetector)
 	if _, err := d.run(frame); err != nil {
 		b.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestSpeedReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	yd := c.face.(*scaledDetector)
+	yd := innermost(c.face).(*scaledDetector)
 	row("baseline: one native YuNet pass (FaceDetectorYN)", func(m gocv.Mat) error { _, err := yd.run(m); return err })
 	c.Close()
 	for _, cfg := range []Config{

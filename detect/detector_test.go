@@ -84,7 +84,8 @@ func TestOpenAutoNeverFallsBack(t *testing.T) {
 			if !errors.Is(err, ErrModelMissing) {
 				t.Errorf("error %v, want ErrModelMissing", err)
 			}
-			for _, s := range []string{dir, "face_detection_yunet_2022mar.onnx", "--models"} {
+			k, _ := knownModel(DefaultFaceModel)
+			for _, s := range []string{dir, k.File, "--models"} {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not mention %q", err, s)
 				}
@@ -94,12 +95,12 @@ func TestOpenAutoNeverFallsBack(t *testing.T) {
 			}
 		})
 	}
-	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, ModelYuNet, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet), Heads: HeadsOff})
+	c, warnings, err := OpenComposite(Config{ModelsDir: modelsDirWith(t, DefaultFaceModel, ModelUltraFace, ModelSSD, ModelSSDConfig, ModelPPOCRDet), Heads: HeadsOff})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if c.Name() != ModelYuNet+"+"+ModelPPOCRDet+":badges" || len(warnings) != 0 {
+	if c.Name() != DefaultFaceModel+"+"+ModelPPOCRDet+":badges" || len(warnings) != 0 {
 		t.Errorf("auto chose %s, warnings %q", c.Name(), warnings)
 	}
 	for _, m := range c.Models() {
@@ -116,7 +117,7 @@ func TestWeaker(t *testing.T) {
 		cfg  Config
 		says []string
 	}{
-		{Config{Face: FaceYuNet, Text: TextAll, RotatedFaces: true}, nil},
+		{Config{Face: FaceYuNet, Text: TextAll, RotatedFaces: PassOn}, nil},
 		{Config{Face: FaceHaar}, []string{"Haar cascades (--detector haar)"}},
 		{Config{Face: FaceUltraFace}, []string{ModelUltraFace + " (--detector ultraface)"}},
 		{Config{Face: FaceSSD, Text: TextNone}, []string{ModelSSD + " (--detector ssd)", "badges and ID cards are not masked (--text none)"}},
@@ -143,13 +144,14 @@ func TestWeaker(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	onlyYuNet := modelsDirWith(t, ModelYuNet)
+	onlyYuNet := modelsDirWith(t, DefaultFaceModel)
+	def, _ := knownModel(DefaultFaceModel)
 	corrupt := t.TempDir()
-	orig, err := os.ReadFile(testenv.Shared(t, "models/yunet/face_detection_yunet_2022mar.onnx"))
+	orig, err := os.ReadFile(testenv.Shared(t, "models/yunet/"+def.File))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(corrupt, "face_detection_yunet_2022mar.onnx"), orig[:1000], 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corrupt, def.File), orig[:1000], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -163,7 +165,7 @@ func TestOpenErrors(t *testing.T) {
 		{"explicit text mode without its model", Config{Text: TextBadges, ModelsDir: onlyYuNet}, ErrModelMissing,
 			[]string{onlyYuNet, "en_PP-OCRv3_det_infer_opencv46.onnx"}},
 		{"corrupt model is not skipped by auto", Config{ModelsDir: corrupt}, ErrUnknownModel,
-			[]string{"face_detection_yunet_2022mar.onnx", "corrupt"}},
+			[]string{def.File, "corrupt"}},
 		{"bad haar directory", Config{Face: FaceHaar, Text: TextNone, HaarDir: t.TempDir()}, os.ErrNotExist,
 			[]string{"haarcascade_frontalface_alt2.xml", "opencv-data"}},
 		{"bad config", Config{Face: "dlib"}, ErrConfig, []string{"dlib"}},
@@ -204,7 +206,7 @@ func TestOpenTextDefaultIsBadges(t *testing.T) {
 // of 32.
 func TestYuNetAnchorsMatchNetwork(t *testing.T) {
 	c := openT(t, Config{Face: FaceYuNet, Text: TextNone})
-	d := c.face.(*scaledDetector)
+	d := innermost(c.face).(*scaledDetector)
 	for _, sz := range []image.Point{{320, 320}, {365, 648}, {608, 1080}, {167, 300}, {64, 64}, {65, 99}} {
 		img := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3)
 		blob := gocv.BlobFromImage(img, 1, sz, gocv.NewScalar(0, 0, 0, 0), false, false)
@@ -628,7 +630,9 @@ func TestSmallFaceEvery(t *testing.T) {
 		}
 		return
 	}
-	c := openT(t, Config{Face: FaceYuNet, Text: TextNone, SmallFaceEvery: 2})
+	// Passes planned for 20 px faces (finest 0.6, next 0.28 of the
+	// frame): the 25 px face is the finest pass's alone.
+	c := openT(t, Config{Face: FaceYuNet, Text: TextNone, SmallFaceEvery: 2, MinFace: 20})
 	if got := c.SmallFaceEvery(); got != 2 {
 		t.Fatalf("SmallFaceEvery() = %d", got)
 	}
@@ -656,7 +660,7 @@ func TestSmallFaceEvery(t *testing.T) {
 	// badge is seen with its small wearer): with text every 3rd call,
 	// calls 1, 3 (cadence) and 4 (text) search for small faces, call 2
 	// does not.
-	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2, Heads: HeadsOff})
+	ct := openT(t, Config{Face: FaceYuNet, Text: TextBadges, TextEvery: 3, SmallFaceEvery: 2, MinFace: 20, Heads: HeadsOff})
 	for call, w := range []int{1, 0, 1, 1} {
 		boxes, err := ct.Detect(scene)
 		if err != nil {

@@ -39,7 +39,7 @@ func TestBuiltInModels(t *testing.T) {
 // weaker either. A model added to the defaults without being marked Embed
 // fails here.
 func TestDefaultsAreBuiltIn(t *testing.T) {
-	for _, cfg := range []Config{{}, {Text: TextBadges}, {Text: TextAll, RotatedFaces: true}} {
+	for _, cfg := range []Config{{}, {Text: TextBadges}, {Text: TextAll, RotatedFaces: PassOn}} {
 		cfg.ModelsDir = sharedModels(t)
 		c, warnings, err := OpenComposite(cfg)
 		if err != nil {

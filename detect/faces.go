@@ -15,17 +15,19 @@ import (
 // rescaled (see TestFaceSizeSweep): each model finds faces well inside its
 // range, so passes overlap rather than just touch.
 var (
-	yunetRange = faceRange{min: 12, max: 300}
-	ultraRange = faceRange{min: 14, max: 160}
-	ssdRange   = faceRange{min: 28, max: 256}
+	yunetRange     = faceRange{min: 12, max: 300}
+	yunet2023Range = faceRange{min: 12, max: 300}
+	ultraRange     = faceRange{min: 14, max: 160}
+	ssdRange       = faceRange{min: 28, max: 256}
 )
 
 const (
-	yunetMinInput = 64
-	yunetRatio    = 3.0
-	ultraRatio    = 2.5
-	ssdRatio      = 2.5
-	maxUpscale    = 2.0
+	yunetMinInput  = 64
+	yunetRatio     = 3.0
+	yunet2023Ratio = 3.0
+	ultraRatio     = 2.5
+	ssdRatio       = 2.5
+	maxUpscale     = 2.0
 )
 
 // scaledDetector runs one network over a multi-scale pass plan.
@@ -59,19 +61,25 @@ func (d *scaledDetector) Close() error {
 
 // Detect runs every planned pass, maps the boxes back to the frame and
 // merges duplicates. Boxes may cross the frame edge (see inFrame).
-func (d *scaledDetector) Detect(img gocv.Mat) ([]Box, error) { return d.detect(img, true) }
+func (d *scaledDetector) Detect(img gocv.Mat) ([]Box, error) { return d.detectMin(img, true, 0) }
 
 // detectCoarse runs every planned pass but the finest, when there are
 // several: it finds the faces the next pass is responsible for and larger
 // ones (see Config.SmallFaceEvery).
-func (d *scaledDetector) detectCoarse(img gocv.Mat) ([]Box, error) { return d.detect(img, false) }
+func (d *scaledDetector) detectCoarse(img gocv.Mat) ([]Box, error) { return d.detectMin(img, false, 0) }
 
-func (d *scaledDetector) detect(img gocv.Mat, fine bool) ([]Box, error) {
+// detectMin plans the passes for faces down to minFace px (0: the
+// configured MinFace) and runs them, all or (fine false) all but the
+// finest.
+func (d *scaledDetector) detectMin(img gocv.Mat, fine bool, minFace int) ([]Box, error) {
 	if err := checkFrame(img); err != nil {
 		return nil, err
 	}
+	if minFace <= 0 {
+		minFace = d.minFace
+	}
 	w, h := img.Cols(), img.Rows()
-	scales := planScales(w, h, d.minFace, d.rng, d.ratio, maxUpscale)
+	scales := planScales(w, h, minFace, d.rng, d.ratio, maxUpscale)
 	var all []Box
 	for i, s := range scales {
 		if i == 0 && !fine && len(scales) > 1 {

@@ -25,23 +25,35 @@ func TestLeakMats(t *testing.T) {
 	}
 	scene, _ := badgeScene(t, color.RGBA{R: 245, G: 245, B: 245}, true, 0)
 	frames = append(frames, scene)
+	// A fisheye frame (an image circle): the edge views and their remap
+	// tables, built and dropped when the lens changes.
+	fish, _ := fisheyeVariant(200)(frames[0], []image.Rectangle{image.Rect(0, 0, 40, 40)}, 1)
+	frames = append(frames, fish)
 	before := gocv.MatProfile.Count()
 
 	for _, cfg := range []Config{
+		// Every extra view, planned for larger faces than the defaults'
+		// (the same code, fewer passes: the test runs in minutes).
+		{Face: FaceYuNet2023, Text: TextNone, RotatedFaces: PassOn, Contrast: PassOn, Fisheye: PassOn, MinFace: 40, ViewMinFace: 40},
+		{Face: FaceYuNet2023, Text: TextBadges, SmallFaceEvery: 2, MinFace: 20},
 		{Face: FaceYuNet, Text: TextBadges},
 		{Face: FaceUltraFace, Text: TextAll},
-		{Face: FaceSSD, Text: TextNone, RotatedFaces: true},
+		{Face: FaceSSD, Text: TextNone, RotatedFaces: PassOn},
 		{Face: FaceHaar, Text: TextBadges},
 		{Face: FaceYuNet, Text: TextBadgeZone},
 		{Face: FaceYuNet, Text: TextBadges, TextEvery: 2}, // card outlines between text passes
 	} {
-		cfg.ModelsDir = sharedModels(t)
+		// The person pass has its own leak test (heads_leak_test.go).
+		cfg.ModelsDir, cfg.Heads = sharedModels(t), HeadsOff
 		d, _, err := OpenComposite(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range frames {
 			d.Detect(f) // errors (the empty frame) must not leak either
+			if cfg.SmallFaceEvery > 1 {
+				d.Detect(f) // a coarse call: no turned or fisheye views
+			}
 		}
 		// Text at several sizes, so the per-size cache builds and evicts.
 		if d.text != nil {

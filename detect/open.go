@@ -59,6 +59,8 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 	switch cfg.Face {
 	case FaceYuNet:
 		c.face, err = newYuNet(dir, cfg)
+	case FaceYuNet2023:
+		c.face, err = newYuNet2023(dir, cfg)
 	case FaceUltraFace:
 		c.face, err = newUltraFace(dir, cfg)
 	case FaceSSD:
@@ -71,11 +73,26 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 	if err != nil {
 		return nil, nil, withSearched(err)
 	}
-	if cfg.RotatedFaces {
-		c.face = newRotating(c.face, cfg.NMSThreshold)
+	if cfg.RotatedFaces != PassOff {
+		turns := []turn{turnCW, turnCCW, turnHalf}
+		if cfg.QuarterTurnsOnly {
+			turns = turns[:2]
+		}
+		c.face = newRotating(c.face, cfg.NMSThreshold, turns, cfg.RotatedFaces == PassOn, cfg.ViewMinFace, cfg.ViewThreshold)
+	}
+	if cfg.Contrast != PassOff {
+		c.face = newContrasting(c.face, cfg.NMSThreshold, cfg.Contrast == PassOn, cfg.DarkLuma, cfg.ViewThreshold)
+	}
+	if cfg.Fisheye != PassOff {
+		c.face = newFisheyeViewing(c.face, cfg.NMSThreshold, cfg.Fisheye == PassOn, cfg.FisheyeFOV, cfg.ViewMinFace, cfg.ViewThreshold)
 	}
 	// A detector with one pass has nothing to skip: the record says so.
 	c.cfg.SmallFaceEvery = c.SmallFaceEvery()
+	// The record names the score threshold in effect (0 for Haar, which
+	// has none), not 0 for "the model's default".
+	if sd, ok := innermost(c.face).(*scaledDetector); ok {
+		c.cfg.FaceThreshold = sd.thresh
+	}
 
 	// The default text mode is badges, exactly as if given: a missing
 	// text model is an error either way.
@@ -104,7 +121,10 @@ func OpenComposite(cfg Config) (*Composite, []string, error) {
 // openAutoFace opens the default face detector, that of Face "auto". It
 // falls back to nothing: a missing model is an error.
 func openAutoFace(dir string, cfg Config) (Detector, error) {
-	return newYuNet(dir, cfg)
+	if DefaultFaceModel == ModelYuNet {
+		return newYuNet(dir, cfg)
+	}
+	return newYuNet2023(dir, cfg)
 }
 
 // Weaker lists how this detector falls short of the defaults: faces found
@@ -191,11 +211,7 @@ func (c *Composite) SmallFaceEvery() int {
 	if c.cfg.SmallFaceEvery <= 1 {
 		return 1
 	}
-	f := c.face
-	if r, ok := f.(*rotating); ok {
-		f = r.inner
-	}
-	if _, ok := f.(coarseDetector); !ok {
+	if _, ok := innermost(c.face).(coarseDetector); !ok {
 		return 1
 	}
 	return c.cfg.SmallFaceEvery

@@ -4,22 +4,30 @@ package detect
 
 import "gocv.io/x/gocv"
 
-// rotating runs a face detector on the frame as it is and turned a quarter
-// turn each way, and merges the boxes.
+// rotating runs a face detector on the frame as it is and turned, and
+// merges the boxes. With always false the turned passes run only on the
+// calls that run every pass (see Config.SmallFaceEvery): lying people
+// move little, and the tracker holds what a turned pass found until the
+// next one.
+// The turned passes are planned for faces down to minFace px (see
+// Config.ViewMinFace), the upright ones for the detector's own MinFace.
 type rotating struct {
-	inner Detector
-	nms   float64
-	turns []quarterTurn
-	buf   gocv.Mat
+	inner   Detector
+	nms     float64
+	turns   []turn
+	always  bool
+	minFace int
+	score   float64 // the least score of a face found turned (Config.ViewThreshold)
+	buf     gocv.Mat
 }
 
-func newRotating(inner Detector, nms float64) *rotating {
-	return &rotating{inner: inner, nms: nms, turns: []quarterTurn{{cw: true}, {cw: false}}, buf: gocv.NewMat()}
+func newRotating(inner Detector, nms float64, turns []turn, always bool, minFace int, score float64) *rotating {
+	return &rotating{inner: inner, nms: nms, turns: turns, always: always, minFace: minFace, score: score, buf: gocv.NewMat()}
 }
 
-// Name marks the extra passes, so that an audit record (and review edits,
-// whose track ids depend on the detector) tell the runs apart.
-func (r *rotating) Name() string    { return r.inner.Name() + "+quarter-turns" }
+// Name is the model's: the audit record's detection parameters say which
+// extra views ran (and review edits are matched on them too).
+func (r *rotating) Name() string    { return r.inner.Name() }
 func (r *rotating) Models() []Model { return r.inner.Models() }
 
 func (r *rotating) Close() error {
@@ -27,32 +35,30 @@ func (r *rotating) Close() error {
 	return r.inner.Close()
 }
 
-func (r *rotating) Detect(img gocv.Mat) ([]Box, error) { return r.detect(img, true) }
+func (r *rotating) Detect(img gocv.Mat) ([]Box, error) { return r.detectMin(img, true, 0) }
 
-func (r *rotating) detectCoarse(img gocv.Mat) ([]Box, error) { return r.detect(img, false) }
+func (r *rotating) detectCoarse(img gocv.Mat) ([]Box, error) { return r.detectMin(img, false, 0) }
 
-func (r *rotating) detect(img gocv.Mat, fine bool) ([]Box, error) {
-	run := r.inner.Detect
-	if c, ok := r.inner.(coarseDetector); ok && !fine {
-		run = c.detectCoarse
-	}
-	all, err := run(img)
-	if err != nil {
-		return nil, err
+var rotateCodes = map[turn]gocv.RotateFlag{
+	turnCW: gocv.Rotate90Clockwise, turnHalf: gocv.Rotate180Clockwise, turnCCW: gocv.Rotate90CounterClockwise,
+}
+
+func (r *rotating) detectMin(img gocv.Mat, fine bool, minFace int) ([]Box, error) {
+	all, err := runInner(r.inner, img, fine, minFace)
+	if err != nil || !(fine || r.always) {
+		return all, err
 	}
 	w, h := img.Cols(), img.Rows()
 	for _, q := range r.turns {
-		code := gocv.Rotate90CounterClockwise
-		if q.cw {
-			code = gocv.Rotate90Clockwise
-		}
-		gocv.Rotate(img, &r.buf, code)
-		boxes, err := run(r.buf)
+		gocv.Rotate(img, &r.buf, rotateCodes[q])
+		boxes, err := runInner(r.inner, r.buf, fine, max(minFace, r.minFace))
 		if err != nil {
 			return nil, err
 		}
 		for _, b := range boxes {
-			all = append(all, q.back(b, w, h))
+			if b.Score >= r.score {
+				all = append(all, q.back(b, w, h))
+			}
 		}
 	}
 	return NMS(all, r.nms), nil

@@ -7,20 +7,23 @@ import (
 
 // A pixel-exact check: rotate every pixel of a box with the same
 // convention as OpenCV's rotate and map the box back.
-func TestQuarterTurnBack(t *testing.T) {
+func TestTurnBack(t *testing.T) {
 	const w, h = 7, 5
 	orig := Box{X: 1, Y: 2, W: 3, H: 2, Score: 0.5, Label: LabelFace}
-	for _, q := range []quarterTurn{{cw: true}, {cw: false}} {
-		// Where the box's pixels land in the turned (h×w) frame.
+	for _, q := range []turn{turnCW, turnHalf, turnCCW} {
+		// Where the box's pixels land in the turned frame.
 		var turned image.Rectangle
 		first := true
 		for y := orig.Y; y < orig.Y+orig.H; y++ {
 			for x := orig.X; x < orig.X+orig.W; x++ {
 				var p image.Point
-				if q.cw {
+				switch q {
+				case turnCW:
 					p = image.Pt(h-1-y, x)
-				} else {
+				case turnCCW:
 					p = image.Pt(y, w-1-x)
+				default:
+					p = image.Pt(w-1-x, h-1-y)
 				}
 				px := image.Rectangle{Min: p, Max: p.Add(image.Pt(1, 1))}
 				if first {
@@ -32,7 +35,7 @@ func TestQuarterTurnBack(t *testing.T) {
 		}
 		got := q.back(boxFromRect(turned, 0.5, LabelFace), w, h)
 		if got != orig {
-			t.Errorf("%s: turned %v maps back to %+v, want %+v", q.suffix(), turned, got, orig)
+			t.Errorf("%s: turned %v maps back to %+v, want %+v", q, turned, got, orig)
 		}
 	}
 }

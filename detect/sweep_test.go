@@ -73,7 +73,7 @@ func TestFaceSizeSweep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := c.face.(*scaledDetector)
+		d := innermost(c.face).(*scaledDetector)
 		inW, inH := d.inW, d.inH
 		if inW == 0 {
 			inW, inH = 640, 640

@@ -128,9 +128,12 @@ func nutCRC(crc uint32, p []byte) uint32 {
 
 // NUT codes numbers as varints ("v"): seven bits a byte, most significant
 // first, the top bit set on every byte but the last; signed ones ("s") are
-// mapped onto them as 1, -1, 2, -2, ... FFmpeg writes at most 9 bytes (63
-// bits), and anything longer is malformed.
-const nutMaxVarint = 9
+// mapped onto them as 1, -1, 2, -2, ... Ten bytes carry 64 bits, and
+// FFmpeg writes ten: a frame code's match field, 1-2^62, in the main
+// header of a stream with elision headers (MPEG-1/2 video, MP2 or MP3
+// audio; with 9, such a file failed as "no decodable frames"). Anything
+// longer is malformed.
+const nutMaxVarint = 10
 
 var errVarintTooLong = nutErrorf("varint too long")
 

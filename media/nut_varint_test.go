@@ -11,7 +11,7 @@ import (
 // TestReadV: the one varint reader reads what putV writes, on every kind
 // of source the NUT reader uses (the pipe, a header read whole, the tap
 // that keeps the bytes for a checksum), and refuses a varint longer than
-// 9 bytes or cut short.
+// 10 bytes or cut short.
 func TestReadV(t *testing.T) {
 	vals := []uint64{0, 1, 0x7f, 0x80, 0x3fff, 0x4000, 1 << 31, 1<<56 - 1, 1 << 56, math.MaxInt64}
 	for _, v := range vals {
@@ -41,18 +41,24 @@ func TestReadV(t *testing.T) {
 			}
 		}
 	}
-	// A non-canonical encoding (leading 0x80 bytes) is read, up to 9 bytes.
+	// A non-canonical encoding (leading 0x80 bytes) is read, up to 10 bytes.
 	if got, err := readV(bytes.NewReader([]byte{0x80, 0x80, 0x05})); err != nil || got != 5 {
 		t.Errorf("padded varint: %d, %v", got, err)
 	}
+	// The ten bytes ffmpeg 5.1 writes for a frame code's match field in
+	// the main header of an MPEG-1 file with MP2 audio.
+	ffmpegMatch := []byte{0x81, 0xc0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}
+	if got, err := readV(bytes.NewReader(ffmpegMatch)); err != nil || got != 0xc000000000000001 {
+		t.Errorf("ffmpeg's 10-byte varint: %x, %v", got, err)
+	}
 	long := append(bytes.Repeat([]byte{0x81}, nutMaxVarint), 0x01)
 	if _, err := readV(bytes.NewReader(long)); !errors.Is(err, errNUT) {
-		t.Errorf("10-byte varint: %v, want a NUT error", err)
+		t.Errorf("11-byte varint: %v, want a NUT error", err)
 	}
 	b := &nutBuf{p: long}
 	b.v()
 	if !errors.Is(b.err, errNUT) {
-		t.Errorf("10-byte varint in a header: %v", b.err)
+		t.Errorf("11-byte varint in a header: %v", b.err)
 	}
 	b = &nutBuf{p: []byte{0x81}}
 	if b.v(); b.err == nil || b.err.Error() != "malformed NUT stream from ffmpeg: truncated header" {

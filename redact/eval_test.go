@@ -287,8 +287,13 @@ func benchMasks(boxes []detect.Box, ellipse bool) []evalset.Mask {
 
 // TestBenchTuningFloors holds the CLI's default detector and cadence to
 // what they mask on the tuning split (measured): every face of the
-// original photos; 19 of the 68 worn cards (the issue wants all); every
-// face-frame of gen2's first half (15, as YuNet 2023mar at 0.8 finds them).
+// original photos; 19 of the 68 worn cards (the issue wants all); 25 of
+// the 36 face-frames YuNet 2022mar at 0.8 finds in gen2's first half (the
+// defaults run 2023mar, so 2022mar labels: the 11 others are its false
+// faces, looked at frame by frame: the black edge of the lens's image
+// circle in the top-left corner on every frame, hands holding a glass or
+// a fork; with 2023mar labelling, as when 2022mar was the default, the
+// floor was every face-frame).
 func TestBenchTuningFloors(t *testing.T) {
 	det, _, err := detect.Open(detect.Config{TextEvery: 4, SmallFaceEvery: 2, ModelsDir: filepath.Join(testenv.SharedDir(), "models")})
 	if err != nil {
@@ -312,7 +317,7 @@ func TestBenchTuningFloors(t *testing.T) {
 	}{
 		{"original faces", benchScoreStills(t, opt, faces), evalset.KindFace, 1},
 		{"worn cards", benchScoreStills(t, opt, badges), evalset.KindBadge, 19.0 / 68},
-		{"gen2 face-frames", benchScoreClip(t, opt, evalset.ClipSpec{Source: evalset.ClipGen2, Variant: evalset.ClipOriginal}, evalset.Tuning), evalset.KindFace, 1},
+		{"gen2 face-frames", benchScoreClip(t, opt, evalset.ClipSpec{Source: evalset.ClipGen2, Variant: evalset.ClipOriginal}, evalset.Tuning), evalset.KindFace, 25.0 / 36},
 	} {
 		t.Logf("%s: recall %.3f of %d, precision %.3f, masked %.3f", c.name, c.r.Recall(c.kind), c.r.Count(c.kind), c.r.Precision(), c.r.Masked())
 		if got := c.r.Recall(c.kind); got < c.floor-1e-9 {

@@ -10,12 +10,14 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/custody-evidence/custody/detect"
 	"github.com/custody-evidence/custody/internal/testenv"
 )
 
 // TestNoMatLeaks runs every entry point that touches OpenCV (redact with a
 // rotated input, so that the rotation scratch Mat is used, detect on a
-// video and on an image) and checks that every Mat was closed.
+// video and on an image, and the default detector with its extra face
+// views) and checks that every Mat was closed.
 //
 //	go test -tags matprofile ./redact -run TestNoMatLeaks
 func TestNoMatLeaks(t *testing.T) {
@@ -41,6 +43,18 @@ func TestNoMatLeaks(t *testing.T) {
 	if _, err := DetectImage(ctx, testenv.Shared(t, "data/faces_dlib/2008_002506.jpg"), ScanOptions{Detector: det}); err != nil {
 		t.Fatal(err)
 	}
+	// The default detector with every extra face view forced on (turned,
+	// contrast-normalised, fisheye edge views), across the small-face
+	// cadence.
+	views, _, err := detect.Open(detect.Config{RotatedFaces: detect.PassOn, Contrast: detect.PassOn, Fisheye: detect.PassOn,
+		SmallFaceEvery: 2, Heads: detect.HeadsOff, Text: detect.TextNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DetectVideo(ctx, upright, ScanOptions{Detector: views, Every: 4}, func(Record) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	views.Close()
 	if n := gocv.MatProfile.Count() - base; n != 0 {
 		var b bytes.Buffer
 		gocv.MatProfile.WriteTo(&b, 1)

@@ -12,14 +12,14 @@ import (
 )
 
 func TestParseRow(t *testing.T) {
-	r, err := ParseRow("thorough yunet: face=yunet every=1, textevery=1 SmallFaceEvery=1 rotatedfaces=true facethreshold=0.4 shape=box")
+	r, err := ParseRow("thorough yunet: face=yunet every=1, textevery=1 SmallFaceEvery=1 rotatedfaces=on facethreshold=0.4 shape=box")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Defaults()
 	want.Name = "thorough yunet"
 	want.Config.Face, want.Config.TextEvery, want.Config.SmallFaceEvery = detect.FaceYuNet, 1, 1
-	want.Config.RotatedFaces, want.Config.FaceThreshold = true, 0.4
+	want.Config.RotatedFaces, want.Config.FaceThreshold = detect.PassOn, 0.4
 	want.Every, want.Shape = 1, redact.ShapeBox
 	if r.Name != want.Name || r.Config != want.Config || r.Every != want.Every || r.Shape != want.Shape || r.Plain != nil {
 		t.Errorf("got %+v\nwant %+v", r, want)
@@ -29,7 +29,7 @@ func TestParseRow(t *testing.T) {
 		t.Errorf("plain row: %+v %v", p, err)
 	}
 	for _, bad := range []string{"no colon", ": every=1", "x: every", "x: nosuchfield=1", "x: every=two",
-		"x: rotatedfaces=maybe", "x: plain=2022mar", "x: shape=star"} {
+		"x: minface=big", "x: plain=2022mar", "x: shape=star"} {
 		if _, err := ParseRow(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

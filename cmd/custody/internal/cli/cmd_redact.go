@@ -79,20 +79,33 @@ type detectFlags struct {
 	headsEvery         int
 	margin             float64
 	shape              string
-	rotated            bool
 	heads              string
+	// Face search: extra views and the smallest face.
+	rotated, contrast, fisheye string
+	fisheyeFOV, viewThreshold  float64
+	darkLuma                   float64
+	minFace, viewMinFace       int
+	quarterTurnsOnly           bool
 }
 
 func (d *detectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&d.face, "detector", detect.FaceAuto, "face detector: auto (the default model, built into custody), yunet, ultraface, ssd or haar; one the defaults do not use is weaker: a warning, and refused with --store")
+	fl.StringVar(&d.face, "detector", detect.FaceAuto, "face detector: auto (the default model, YuNet 2023mar, built into custody), yunet2023 (the same), yunet (YuNet 2022mar, also built in), ultraface, ssd or haar; one the defaults do not use is weaker: a warning, and refused with --store")
 	fl.StringVar(&d.text, "text", detect.TextBadges, "text masking: badges (the card outline of every badge and ID card worn, found under each face and head, and text on or near people), badge-zone (the whole chest and lanyard zone under every face and head instead of the card: loses the shirt, never a name), all (badges, and also screens, paper), or none (weaker: a warning, and refused with --store)")
 	fl.IntVar(&d.textEvery, "text-every", defaultTextEvery, "run the text detector on every Nth detection pass only; worn badges follow their wearer's face in between, and a badge found is also masked back to the previous text pass (1: every pass, the thorough setting)")
 	fl.IntVar(&d.smallFaceEvery, "small-face-every", defaultSmallFaceEvery, "run the face pass for the smallest faces (under about 43 px, far from the camera) on every Nth detection pass only; a small face found is also masked back to the previous such pass (1: every pass, the thorough setting)")
 	fl.StringVar(&d.cadence, "cadence", cadenceDefault, "how often the detectors run: default (a pass every 0.2 s of video, every 6th frame at 30 fps), fast (every 0.4 s: about half the detection time, more faces missed between passes), or thorough (every pass on every frame); --every, --text-every and --small-face-every override it")
 	fl.BoolVar(&d.thorough, "thorough", false, "detect everything on every frame, the same as --cadence thorough: --every 1 --text-every 1 --small-face-every 1, and the person pass for --heads on every frame (about 7x the CPU time of the defaults)")
 	fl.StringVar(&d.heads, "heads", detect.HeadsAuto, "mask the head of every person whose face is not found (seen from above, from behind, masked): auto (when the camera is still, as CCTV is), on, or off")
-	fl.BoolVar(&d.rotated, "rotated-faces", false, "also search for faces turned a quarter turn (patients lying down; triples the face cost)")
+	fl.StringVar(&d.rotated, "rotated-faces", detect.PassAuto, "also search the frame turned a quarter turn each way and half a turn, for faces lying down or upside down: auto (on the passes that search for the smallest faces: every --small-face-every-th detection, and on images), on (every detection; about 4x the face cost), off")
+	fl.StringVar(&d.contrast, "contrast", detect.PassAuto, "also search a contrast-normalised copy (CLAHE on luma; for detection only, the output is not changed): auto (frames whose mean luma is under 50 of 255), on (every frame), off")
+	fl.StringVar(&d.fisheye, "fisheye", detect.PassAuto, "also search undistorted views of the edge of a fisheye lens's image circle, on the passes that search for the smallest faces: auto (frames that show an image circle), on (every frame; a frame with no circle is taken as a full-frame fisheye), off")
+	fl.Float64Var(&d.fisheyeFOV, "fisheye-fov", 200, "the fisheye lens's field of view across its image circle, in degrees (equidistant lens)")
+	fl.BoolVar(&d.quarterTurnsOnly, "quarter-turns-only", false, "with --rotated-faces, leave out the half turn (three face searches instead of four)")
+	fl.Float64Var(&d.darkLuma, "dark-luma", 50, "with --contrast auto, the mean luma (0 to 255) under which a frame is dark")
+	fl.IntVar(&d.minFace, "min-face", 12, "smallest face side, in pixels, the upright search is planned for (smaller: slower)")
+	fl.IntVar(&d.viewMinFace, "view-min-face", 20, "smallest face side, in pixels, the turned and fisheye views are planned for")
+	fl.Float64Var(&d.viewThreshold, "view-threshold", 0.5, "least score of a face found on an extra view: turned, contrast-normalised or fisheye (the models see more false faces there)")
 	fl.StringVar(&d.models, "models", "", "read the models from this directory instead of those built into custody (default $CUSTODY_MODELS if set); each file is checked by sha256")
 	fl.IntVar(&d.every, "every", 0, "run the detector on every Nth frame (and the last) and track in between; a new face is masked back to the previous pass (1: every frame; 0: by the frame rate, one pass per --cadence interval; see also --thorough)")
 	fl.Float64Var(&d.margin, "margin", detect.DefaultMargin, "grow each mask by this share of its size on every side (at least 0.2)")
@@ -115,7 +128,9 @@ func (d *detectFlags) open(e *env, cmd *cobra.Command, inStore bool) (detect.Det
 		return nil, redact.ScanOptions{}, usageErr(err)
 	}
 	det, warnings, err := detect.OpenComposite(detect.Config{Face: d.face, Text: d.text, ModelsDir: d.models, TextEvery: d.textEvery,
-		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Heads: d.heads, HeadsEvery: d.headsEvery})
+		SmallFaceEvery: d.smallFaceEvery, RotatedFaces: d.rotated, Contrast: d.contrast, Fisheye: d.fisheye,
+		FisheyeFOV: d.fisheyeFOV, MinFace: d.minFace, ViewMinFace: d.viewMinFace, ViewThreshold: d.viewThreshold,
+		QuarterTurnsOnly: d.quarterTurnsOnly, DarkLuma: d.darkLuma, Heads: d.heads, HeadsEvery: d.headsEvery})
 	if err != nil {
 		return nil, redact.ScanOptions{}, modelsErr(err)
 	}
@@ -263,6 +278,19 @@ the path between. --cadence fast halves the passes (every 0.4 s) for
 those who accept more faces missed between passes; --cadence thorough (or --thorough) detects everything on
 every frame (about 7x the CPU time). The values used, the preset's name
 and the stride in frames, are recorded in the report and the ledger.
+
+Faces: YuNet 2023mar (--detector auto) searches each frame at several
+scales, down to faces of 12 px (--min-face). The passes that look for the
+smallest faces also search the frame turned a quarter turn each way and
+half a turn (--rotated-faces auto: patients lying down, a camera looking
+down on a bed) and, on a fisheye frame (one that shows its lens's image
+circle), eight undistorted views of the edge of the circle (--fisheye auto,
+--fisheye-fov 200). Dark frames (mean luma under --dark-luma 50 of 255) are
+searched again with their contrast normalised (--contrast auto); the output
+is never brightened. A face found only on one of these extra views must
+score at least --view-threshold 0.5. Each extra view can only add masks.
+For speed at the cost of faces lying down, small or at a fisheye's edge:
+--rotated-faces off --fisheye off --min-face 20.
 
 Models: the default detectors' models are built into custody (see
 custody version); --models DIR or CUSTODY_MODELS reads them from a directory
