@@ -219,29 +219,13 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return c, configError("unknown text mode %q (want badges, badge-zone, all or none)", c.Text)
 	}
-	if c.RotatedFaces == "" {
-		c.RotatedFaces = PassAuto
-	}
-	switch c.RotatedFaces {
-	case PassAuto, PassOn, PassOff:
-	default:
-		return c, configError("unknown rotated-faces mode %q (want auto, on or off)", c.RotatedFaces)
-	}
-	if c.Contrast == "" {
-		c.Contrast = PassAuto
-	}
-	switch c.Contrast {
-	case PassAuto, PassOn, PassOff:
-	default:
-		return c, configError("unknown contrast mode %q (want auto, on or off)", c.Contrast)
-	}
-	if c.Fisheye == "" {
-		c.Fisheye = PassAuto
-	}
-	switch c.Fisheye {
-	case PassAuto, PassOn, PassOff:
-	default:
-		return c, configError("unknown fisheye mode %q (want auto, on or off)", c.Fisheye)
+	for _, p := range []struct {
+		mode *string
+		name string
+	}{{&c.RotatedFaces, "rotated-faces"}, {&c.Contrast, "contrast"}, {&c.Fisheye, "fisheye"}} {
+		if err := passMode(p.mode, p.name); err != nil {
+			return c, err
+		}
 	}
 	if c.FisheyeFOV == 0 {
 		c.FisheyeFOV = defaultFisheyeFOV
@@ -383,4 +367,16 @@ func (c Config) headsString() string {
 	}
 	return fmt.Sprintf(" heads=%s heads_every=%d person_threshold=%v person_tiles=%v",
 		c.Heads, c.HeadsEvery, c.PersonThreshold, !c.PersonWholeOnly)
+}
+
+// passMode fills an extra view's mode (auto when unset) and checks it.
+func passMode(mode *string, name string) error {
+	if *mode == "" {
+		*mode = PassAuto
+	}
+	switch *mode {
+	case PassAuto, PassOn, PassOff:
+		return nil
+	}
+	return configError("unknown %s mode %q (want auto, on or off)", name, *mode)
 }
