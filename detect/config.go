@@ -206,69 +206,80 @@ const (
 
 // withDefaults fills zero fields and validates the rest.
 func (c Config) withDefaults() (Config, error) {
+	for _, step := range []func() error{c.modeDefaults, c.viewDefaults, c.thresholdDefaults, c.cadenceDefaults, c.headsDefaults} {
+		if err := step(); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// fill sets *v to def when it is zero.
+func fill[T int | float64](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// modeDefaults fills and checks the detector and pass modes.
+func (c *Config) modeDefaults() error {
 	if c.Face == "" {
 		c.Face = FaceAuto
 	}
 	switch c.Face {
 	case FaceAuto, FaceYuNet, FaceYuNet2023, FaceUltraFace, FaceSSD, FaceHaar:
 	default:
-		return c, configError("unknown face detector %q (want auto, yunet2023, yunet, ultraface, ssd or haar)", c.Face)
+		return configError("unknown face detector %q (want auto, yunet2023, yunet, ultraface, ssd or haar)", c.Face)
 	}
 	switch c.Text {
 	case "", TextBadges, TextAll, TextNone, TextBadgeZone:
 	default:
-		return c, configError("unknown text mode %q (want badges, badge-zone, all or none)", c.Text)
+		return configError("unknown text mode %q (want badges, badge-zone, all or none)", c.Text)
 	}
 	for _, p := range []struct {
 		mode *string
 		name string
 	}{{&c.RotatedFaces, "rotated-faces"}, {&c.Contrast, "contrast"}, {&c.Fisheye, "fisheye"}} {
 		if err := passMode(p.mode, p.name); err != nil {
-			return c, err
+			return err
 		}
-	}
-	if c.FisheyeFOV == 0 {
-		c.FisheyeFOV = defaultFisheyeFOV
-	}
-	if c.FisheyeFOV < 90 || c.FisheyeFOV > 280 {
-		return c, configError("fisheye field of view %v° out of range (want 90 to 280)", c.FisheyeFOV)
-	}
-	if c.DarkLuma == 0 {
-		c.DarkLuma = defaultDarkLuma
-	}
-	if c.DarkLuma < 0 || c.DarkLuma > 255 {
-		return c, configError("dark luma %v out of range (want 0 to 255)", c.DarkLuma)
 	}
 	if c.HaarDir == "" {
 		c.HaarDir = DefaultHaarDir
 	}
-	if c.NMSThreshold == 0 {
-		c.NMSThreshold = defaultNMS
+	return nil
+}
+
+// viewDefaults fills and checks the extra views' and face sizes' fields.
+func (c *Config) viewDefaults() error {
+	fill(&c.FisheyeFOV, defaultFisheyeFOV)
+	fill(&c.DarkLuma, defaultDarkLuma)
+	fill(&c.MinFace, defaultMinFace)
+	fill(&c.ViewMinFace, defaultViewMin)
+	fill(&c.ViewThreshold, defaultViewThreshold)
+	switch {
+	case c.FisheyeFOV < 90 || c.FisheyeFOV > 280:
+		return configError("fisheye field of view %v° out of range (want 90 to 280)", c.FisheyeFOV)
+	case c.DarkLuma < 0 || c.DarkLuma > 255:
+		return configError("dark luma %v out of range (want 0 to 255)", c.DarkLuma)
+	case c.ViewThreshold < 0 || c.ViewThreshold >= 1:
+		return configError("score threshold for extra views %v out of range (want 0 to 1)", c.ViewThreshold)
+	case c.MinFace < 6 || c.MinFace > 4096:
+		return configError("minimum face size %d px out of range (want 6 to 4096)", c.MinFace)
+	case c.ViewMinFace < 6 || c.ViewMinFace > 4096:
+		return configError("minimum face size for turned and fisheye views %d px out of range (want 6 to 4096)", c.ViewMinFace)
 	}
-	if c.MinFace == 0 {
-		c.MinFace = defaultMinFace
-	}
-	if c.ViewMinFace == 0 {
-		c.ViewMinFace = defaultViewMin
-	}
-	if c.ViewThreshold == 0 {
-		c.ViewThreshold = defaultViewThreshold
-	}
-	if c.ViewThreshold < 0 || c.ViewThreshold >= 1 {
-		return c, configError("score threshold for extra views %v out of range (want 0 to 1)", c.ViewThreshold)
-	}
-	if c.TextThreshold == 0 {
-		c.TextThreshold = defaultTextThresh
-	}
-	if c.TextBoxThreshold == 0 {
-		c.TextBoxThreshold = defaultTextBox
-	}
-	if c.TextUnclip == 0 {
-		c.TextUnclip = defaultTextUnclip
-	}
-	if c.TextMaxSide == 0 {
-		c.TextMaxSide = defaultTextMaxSide
-	}
+	return nil
+}
+
+// thresholdDefaults fills and checks the score thresholds and the text
+// model's geometry.
+func (c *Config) thresholdDefaults() error {
+	fill(&c.NMSThreshold, defaultNMS)
+	fill(&c.TextThreshold, defaultTextThresh)
+	fill(&c.TextBoxThreshold, defaultTextBox)
+	fill(&c.TextUnclip, defaultTextUnclip)
+	fill(&c.TextMaxSide, defaultTextMaxSide)
 	for _, f := range []struct {
 		name string
 		v    float64
@@ -279,37 +290,30 @@ func (c Config) withDefaults() (Config, error) {
 		{"text box threshold", c.TextBoxThreshold},
 	} {
 		if f.v < 0 || f.v >= 1 {
-			return c, configError("%s %v out of range (want 0 < t < 1)", f.name, f.v)
+			return configError("%s %v out of range (want 0 < t < 1)", f.name, f.v)
 		}
 	}
-	if c.MinFace < 6 || c.MinFace > 4096 {
-		return c, configError("minimum face size %d px out of range (want 6 to 4096)", c.MinFace)
-	}
-	if c.ViewMinFace < 6 || c.ViewMinFace > 4096 {
-		return c, configError("minimum face size for turned and fisheye views %d px out of range (want 6 to 4096)", c.ViewMinFace)
-	}
 	if c.TextUnclip < 1 || c.TextUnclip > 5 {
-		return c, configError("text unclip ratio %v out of range (want 1 to 5)", c.TextUnclip)
-	}
-	if c.TextEvery == 0 {
-		c.TextEvery = 1
-	}
-	if c.TextEvery < 1 || c.TextEvery > 1000 {
-		return c, configError("text pass every %d calls out of range (want 1 to 1000)", c.TextEvery)
-	}
-	if c.SmallFaceEvery == 0 {
-		c.SmallFaceEvery = 1
-	}
-	if c.SmallFaceEvery < 1 || c.SmallFaceEvery > 1000 {
-		return c, configError("small-face pass every %d calls out of range (want 1 to 1000)", c.SmallFaceEvery)
-	}
-	if err := c.headsDefaults(); err != nil {
-		return c, err
+		return configError("text unclip ratio %v out of range (want 1 to 5)", c.TextUnclip)
 	}
 	if c.TextMaxSide < 64 || c.TextMaxSide > 4096 {
-		return c, configError("text pass size %d out of range (want 64 to 4096)", c.TextMaxSide)
+		return configError("text pass size %d out of range (want 64 to 4096)", c.TextMaxSide)
 	}
-	return c, nil
+	return nil
+}
+
+// cadenceDefaults fills and checks how often the text and smallest-face
+// passes run.
+func (c *Config) cadenceDefaults() error {
+	fill(&c.TextEvery, 1)
+	fill(&c.SmallFaceEvery, 1)
+	if c.TextEvery < 1 || c.TextEvery > 1000 {
+		return configError("text pass every %d calls out of range (want 1 to 1000)", c.TextEvery)
+	}
+	if c.SmallFaceEvery < 1 || c.SmallFaceEvery > 1000 {
+		return configError("small-face pass every %d calls out of range (want 1 to 1000)", c.SmallFaceEvery)
+	}
+	return nil
 }
 
 func (c Config) faceThreshold(kind string) float64 {
