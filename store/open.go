@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/custody-evidence/custody/internal/atomicfile"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -93,32 +94,9 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 	if clip.Status == StatusPurged {
 		return nil, fmt.Errorf("%w: clip %s was purged (%s, %s); only its hashes remain in the ledger", ErrPurged, clip.ID, clip.Purge.Reason, clip.Purge.PolicyTime)
 	}
-	ids := opts.Identities
-	var req *Request
-	if clip.DualControl() {
-		if opts.As == nil {
-			return nil, fmt.Errorf("%w: clip %s is under dual control: open it with the owner's SSH key (-i) and an approved request", ErrNotApproved, clip.ID)
-		}
-		if req, err = st.usableGrant(clip, opts.As, opts.Request, PurposeOpen, laterOf(s.Now(), opts.Now)); err != nil {
-			return nil, err
-		}
-		key, err := s.unlockDual(clip, opts.As, req)
-		if err != nil {
-			return nil, err
-		}
-		ids = []age.Identity{key}
-		if opts.Reason == "" {
-			opts.Reason = req.Reason + " (incident " + req.Incident + ")"
-		}
-	} else {
-		if len(ids) == 0 && opts.As != nil {
-			ids = opts.As.Identities
-		}
-		// A redacted version in a dual-control store is sealed to a key of
-		// its own, which only the DPOs can unwrap.
-		if ids, err = s.ClipIdentities(clip, ids); err != nil {
-			return nil, err
-		}
+	ids, req, err := s.openKeys(st, clip, &opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Reason == "" {
 		return nil, ErrNoReason
@@ -130,25 +108,7 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 	defer src.Close()
 	// Unwrap the file key first, so that a wrong key is refused before
 	// anything is logged as an access (or a grant consumed).
-	hdr, err := age.ExtractHeader(src)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, clip.Object.Path, err)
-	}
-	if _, err := age.DecryptHeader(hdr, ids...); err != nil {
-		// To age a damaged header looks like a wrong key (or a bad MAC):
-		// the ciphertext hash in the ledger tells tampering apart.
-		if _, serr := src.Seek(0, 0); serr == nil {
-			if d, herr := seal.HashReader(ctx, src, nil); herr == nil && (d.SHA256 != clip.Object.CipherSHA256 || d.Size != clip.Object.CipherSize) {
-				return nil, fmt.Errorf("%w: sealed file %s was modified (sha256 %s, the ledger says %s): run custody verify", seal.ErrHashMismatch, clip.Object.Path, d.SHA256, clip.Object.CipherSHA256)
-			}
-		}
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			if clip.DualControl() {
-				return nil, fmt.Errorf("%w: the recombined key does not open clip %s", ErrCorrupt, clip.ID)
-			}
-			return nil, ErrAccessDenied
-		}
+	if err := unwrapCheck(ctx, src, clip, ids); err != nil {
 		return nil, err
 	}
 	if _, err := src.Seek(0, 0); err != nil {
@@ -156,29 +116,7 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 	}
 
 	access := func(ctx context.Context, action, outcome string) error {
-		p := AccessPayload{Reason: opts.Reason, Identity: opts.Identity, Output: filepath.Base(opts.Out), Outcome: outcome}
-		if req != nil && action == "access" {
-			p.Request, p.Grant, p.Purpose = req.ID, req.Grant.ID, PurposeOpen
-		}
-		payload, _ := json.Marshal(p)
-		return s.UpdateAs(ctx, opts.As, func(tx *Tx) error {
-			if req != nil && action == "access" {
-				// Another open may have used the grant meanwhile.
-				st := Replay(tx.Ledger)
-				if _, err := st.usableGrant(st.Clips[clip.ID], opts.As, req.ID, PurposeOpen, laterOf(tx.now(), opts.Now)); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Append(manifest.Entry{Action: action, Clip: clip.ID, Payload: payload}); err != nil {
-				return err
-			}
-			if req != nil && action == "access" {
-				// The grant is consumed: destroy its file now.
-				_, err := s.sweepDead(Replay(tx.Ledger))
-				return err
-			}
-			return nil
-		})
+		return s.logOpen(ctx, clip.ID, req, opts, action, outcome)
 	}
 	if err := access(ctx, "access", ""); err != nil {
 		return nil, err
@@ -202,4 +140,93 @@ func (s *Store) OpenClip(ctx context.Context, id string, opts OpenOptions) (_ *C
 		return nil, err
 	}
 	return clip, nil
+}
+
+// openKeys finds the identities that open clip for opts: under dual
+// control the key recombined from a usable grant (whose request is
+// returned, and whose reason stands in for a missing one), otherwise the
+// caller's identities.
+func (s *Store) openKeys(st *State, clip *Clip, opts *OpenOptions) ([]age.Identity, *Request, error) {
+	if !clip.DualControl() {
+		ids := opts.Identities
+		if len(ids) == 0 && opts.As != nil {
+			ids = opts.As.Identities
+		}
+		// A redacted version in a dual-control store is sealed to a key of
+		// its own, which only the DPOs can unwrap.
+		ids, err := s.ClipIdentities(clip, ids)
+		return ids, nil, err
+	}
+	if opts.As == nil {
+		return nil, nil, fmt.Errorf("%w: clip %s is under dual control: open it with the owner's SSH key (-i) and an approved request", ErrNotApproved, clip.ID)
+	}
+	req, err := st.usableGrant(clip, opts.As, opts.Request, PurposeOpen, laterOf(s.Now(), opts.Now))
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := s.unlockDual(clip, opts.As, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.Reason == "" {
+		opts.Reason = req.Reason + " (incident " + req.Incident + ")"
+	}
+	return []age.Identity{key}, req, nil
+}
+
+// unwrapCheck unwraps the file key of the sealed file src with ids, telling
+// a modified file (its ciphertext hash differs from the ledger's) from a
+// wrong key. It leaves src where it found the header.
+func unwrapCheck(ctx context.Context, src io.ReadSeeker, clip *Clip, ids []age.Identity) error {
+	hdr, err := age.ExtractHeader(src)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, clip.Object.Path, err)
+	}
+	if _, err := age.DecryptHeader(hdr, ids...); err != nil {
+		// To age a damaged header looks like a wrong key (or a bad MAC):
+		// the ciphertext hash in the ledger tells tampering apart.
+		if _, serr := src.Seek(0, 0); serr == nil {
+			if d, herr := seal.HashReader(ctx, src, nil); herr == nil && (d.SHA256 != clip.Object.CipherSHA256 || d.Size != clip.Object.CipherSize) {
+				return fmt.Errorf("%w: sealed file %s was modified (sha256 %s, the ledger says %s): run custody verify", seal.ErrHashMismatch, clip.Object.Path, d.SHA256, clip.Object.CipherSHA256)
+			}
+		}
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			if clip.DualControl() {
+				return fmt.Errorf("%w: the recombined key does not open clip %s", ErrCorrupt, clip.ID)
+			}
+			return ErrAccessDenied
+		}
+		return err
+	}
+	return nil
+}
+
+// logOpen ledgers an open of clipID (action "access", or "access.denied"
+// with its outcome); an access under a grant checks the grant is still
+// usable and consumes it.
+func (s *Store) logOpen(ctx context.Context, clipID string, req *Request, opts OpenOptions, action, outcome string) error {
+	p := AccessPayload{Reason: opts.Reason, Identity: opts.Identity, Output: filepath.Base(opts.Out), Outcome: outcome}
+	if req != nil && action == "access" {
+		p.Request, p.Grant, p.Purpose = req.ID, req.Grant.ID, PurposeOpen
+	}
+	payload, _ := json.Marshal(p)
+	return s.UpdateAs(ctx, opts.As, func(tx *Tx) error {
+		if req != nil && action == "access" {
+			// Another open may have used the grant meanwhile.
+			st := Replay(tx.Ledger)
+			if _, err := st.usableGrant(st.Clips[clipID], opts.As, req.ID, PurposeOpen, laterOf(tx.now(), opts.Now)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Append(manifest.Entry{Action: action, Clip: clipID, Payload: payload}); err != nil {
+			return err
+		}
+		if req != nil && action == "access" {
+			// The grant is consumed: destroy its file now.
+			_, err := s.sweepDead(Replay(tx.Ledger))
+			return err
+		}
+		return nil
+	})
 }
