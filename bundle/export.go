@@ -91,51 +91,9 @@ type planned struct {
 // Nothing that looks like a bundle is left if it fails or is cancelled
 // (the export entry stays: the ledger records that an export was begun).
 func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, error) {
-	if err := CheckIncident(opts.Incident); err != nil {
+	prefix, recips, err := checkExportOptions(opts)
+	if err != nil {
 		return nil, err
-	}
-	for _, v := range []string{opts.Organization, opts.Contact} {
-		if strings.ContainsAny(v, "\r\n") || len(v) > 200 {
-			return nil, fmt.Errorf("%w: organisation and contact must be one line of at most 200 bytes", ErrBadOptions)
-		}
-	}
-	if opts.Organization == "" || opts.Contact == "" {
-		return nil, fmt.Errorf("%w: bag-info.txt needs the source organisation and a contact name", ErrBadOptions)
-	}
-	if len(opts.Clips) == 0 {
-		return nil, fmt.Errorf("%w: no clips to export", ErrBadOptions)
-	}
-	if opts.Out == "" {
-		return nil, fmt.Errorf("%w: no output given", ErrBadOptions)
-	}
-	// Any other error is the output's to report when it is made.
-	if _, err := os.Lstat(opts.Out); err == nil {
-		return nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
-	}
-	prefix := opts.ExhibitPrefix
-	if prefix == "" {
-		prefix = "EX-"
-	}
-	if strings.ContainsAny(prefix, "\r\n\t") || len(prefix) > 40 {
-		return nil, fmt.Errorf("%w: exhibit prefix %q must be short and on one line", ErrBadOptions, prefix)
-	}
-	var recips []age.Recipient
-	if opts.IncludeOriginals {
-		if len(opts.To) == 0 {
-			return nil, ErrNoReceiver
-		}
-		for _, t := range opts.To {
-			r, err := seal.ParseRecipient(t, nil)
-			if err != nil {
-				return nil, err
-			}
-			recips = append(recips, r)
-		}
-	} else if len(opts.To) > 0 {
-		return nil, fmt.Errorf("%w: --to is only used with --include-originals", ErrBadOptions)
-	}
-	if len(opts.Identities) == 0 {
-		return nil, fmt.Errorf("%w: an identity is needed to open the sealed redacted clips", ErrBadOptions)
 	}
 	receiver, err := receiverKey(opts.Receiver)
 	if err != nil {
@@ -156,19 +114,8 @@ func Export(ctx context.Context, s *store.Store, opts ExportOptions) (*Result, e
 	// In a dual-control store a redacted version is opened with its own
 	// key, which a DPO's key unwraps; an original needs the owner's share
 	// and an approval, which an export cannot have.
-	for i := range plan {
-		p := &plan[i]
-		if p.Kind != "redacted" && p.clip.DualControl() {
-			return nil, fmt.Errorf("%w: clip %s is a dual-control original: no single key can re-encrypt it for the receiver; export the redacted version, or have the owner request access and hand the original over under that approval", store.ErrAccessDenied, p.clip.ID)
-		}
-		ids, err := s.ClipIdentities(p.clip, opts.Identities)
-		if err != nil {
-			return nil, err
-		}
-		p.ids = ids
-		if err := canOpen(s, p.clip, ids); err != nil {
-			return nil, err
-		}
+	if err := planKeys(s, plan, opts.Identities); err != nil {
+		return nil, err
 	}
 
 	payload := store.ExportPayload{Incident: opts.Incident, Organization: opts.Organization, Contact: opts.Contact,
@@ -643,4 +590,77 @@ func MakeProofs(l *manifest.Ledger, selected []*manifest.Record, size uint64) (*
 		p.Consistency = append(p.Consistency, ConsistencyProof{From: from, To: size, Export: e.Entry.Seq, Path: encodePath(path)})
 	}
 	return p, nil
+}
+
+// checkExportOptions checks what the caller gave, before anything is read,
+// and returns the exhibit prefix and the receivers of re-encrypted
+// originals.
+func checkExportOptions(opts ExportOptions) (string, []age.Recipient, error) {
+	if err := CheckIncident(opts.Incident); err != nil {
+		return "", nil, err
+	}
+	for _, v := range []string{opts.Organization, opts.Contact} {
+		if strings.ContainsAny(v, "\r\n") || len(v) > 200 {
+			return "", nil, fmt.Errorf("%w: organisation and contact must be one line of at most 200 bytes", ErrBadOptions)
+		}
+	}
+	if opts.Organization == "" || opts.Contact == "" {
+		return "", nil, fmt.Errorf("%w: bag-info.txt needs the source organisation and a contact name", ErrBadOptions)
+	}
+	if len(opts.Clips) == 0 {
+		return "", nil, fmt.Errorf("%w: no clips to export", ErrBadOptions)
+	}
+	if opts.Out == "" {
+		return "", nil, fmt.Errorf("%w: no output given", ErrBadOptions)
+	}
+	// Any other error is the output's to report when it is made.
+	if _, err := os.Lstat(opts.Out); err == nil {
+		return "", nil, fmt.Errorf("%w: %s", ErrOutputExists, opts.Out)
+	}
+	prefix := opts.ExhibitPrefix
+	if prefix == "" {
+		prefix = "EX-"
+	}
+	if strings.ContainsAny(prefix, "\r\n\t") || len(prefix) > 40 {
+		return "", nil, fmt.Errorf("%w: exhibit prefix %q must be short and on one line", ErrBadOptions, prefix)
+	}
+	var recips []age.Recipient
+	if opts.IncludeOriginals {
+		if len(opts.To) == 0 {
+			return "", nil, ErrNoReceiver
+		}
+		for _, t := range opts.To {
+			r, err := seal.ParseRecipient(t, nil)
+			if err != nil {
+				return "", nil, err
+			}
+			recips = append(recips, r)
+		}
+	} else if len(opts.To) > 0 {
+		return "", nil, fmt.Errorf("%w: --to is only used with --include-originals", ErrBadOptions)
+	}
+	if len(opts.Identities) == 0 {
+		return "", nil, fmt.Errorf("%w: an identity is needed to open the sealed redacted clips", ErrBadOptions)
+	}
+	return prefix, recips, nil
+}
+
+// planKeys finds the identities that open each exhibit's sealed file, and
+// refuses a key that cannot open one.
+func planKeys(s *store.Store, plan []planned, identities []age.Identity) error {
+	for i := range plan {
+		p := &plan[i]
+		if p.Kind != "redacted" && p.clip.DualControl() {
+			return fmt.Errorf("%w: clip %s is a dual-control original: no single key can re-encrypt it for the receiver; export the redacted version, or have the owner request access and hand the original over under that approval", store.ErrAccessDenied, p.clip.ID)
+		}
+		ids, err := s.ClipIdentities(p.clip, identities)
+		if err != nil {
+			return err
+		}
+		p.ids = ids
+		if err := canOpen(s, p.clip, ids); err != nil {
+			return err
+		}
+	}
+	return nil
 }
