@@ -92,7 +92,12 @@ func containedIn(a, b Box) float64 {
 // inside a kept box (dropping those never uncovers a pixel, and multi-scale
 // passes produce many of them). The input slice is not modified.
 func NMS(boxes []Box, iou float64) []Box {
-	const contained = 0.85
+	return nms(boxes, iou, 0.85)
+}
+
+// nms is NMS dropping boxes at least contained inside a kept one (above
+// 1: never).
+func nms(boxes []Box, iou, contained float64) []Box {
 	sorted := append([]Box(nil), boxes...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Score > sorted[j].Score })
 	kept := make([]Box, 0, len(sorted))

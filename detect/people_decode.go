@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"sort"
 )
 
 // LabelPerson marks a person box. Person boxes are not masked themselves
@@ -94,22 +93,7 @@ const personNMSIoU = 0.55
 
 // personNMS keeps the best-scoring of boxes overlapping by iou or more.
 func personNMS(boxes []Box, iou float64) []Box {
-	sorted := append([]Box(nil), boxes...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Score > sorted[j].Score })
-	kept := make([]Box, 0, len(sorted))
-next:
-	for _, b := range sorted {
-		if b.Area() == 0 {
-			continue
-		}
-		for _, k := range kept {
-			if IoU(k, b) >= iou {
-				continue next
-			}
-		}
-		kept = append(kept, b)
-	}
-	return kept
+	return nms(boxes, iou, 2) // no containment: people in front of people
 }
 
 // personTiles are the square views, beside the whole frame, that the
